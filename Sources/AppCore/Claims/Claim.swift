@@ -1,0 +1,123 @@
+import FoundationEssentials
+
+/// Where a claim stands. Raw values are the seed's `clpr_claims.status_code`.
+public struct ClaimStatus: RawRepresentable, Hashable, Sendable, Codable {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let draft = ClaimStatus(rawValue: "draft")
+    public static let inWork = ClaimStatus(rawValue: "in_work")
+}
+
+/// One status change, kept in `payload.status_history`.
+public struct StatusChange: Sendable, Equatable, Codable {
+    public var status: ClaimStatus
+    public var at: Date
+
+    public init(status: ClaimStatus, at: Date) {
+        self.status = status
+        self.at = at
+    }
+}
+
+/// A row of `clpr_claims` with its payload decoded.
+///
+/// Payload keys follow the seed (`phone`, `claim_id`, `wizard_plan`, `answers`, `documents_meta`); clpr adds
+/// `status_history`. Submission bookkeeping lives in columns clpr adds (`revision`, `submission_id`, …).
+public struct Claim: Sendable, Equatable {
+    /// `clpr_claims.id`, a lowercase UUID; also `payload.claim_id`.
+    public var id: String
+    /// The wizard session's token: names the plan channel `claim:plan:{session_token}`.
+    public var sessionToken: String
+    public var unifiedID: String
+    public var userID: Int64
+    public var telegramID: Int64?
+    public var channel: Channel
+    public var typeCode: String
+    public var status: ClaimStatus
+    public var policyNumber: String?
+    /// `payload.phone`, E.164.
+    public var phone: String?
+    /// `payload.answers`: question id → answer text.
+    public var answers: [String: String]
+    /// `payload.wizard_plan`: the plan of the current submission once it arrived (raw JSON object text).
+    public var wizardPlan: String?
+    /// `payload.documents_meta` (raw JSON array text).
+    public var documentsMeta: String
+    public var isConfirmed: Bool
+    /// Bumped on every saved change of answers; autosave sends the revision it started from.
+    public var revision: Int
+    /// The current submission, once submitted.
+    public var submissionID: String?
+    /// The revision that submission was made from.
+    public var submittedRevision: Int?
+    public var submittedAt: Date?
+    public var statusHistory: [StatusChange]
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date?
+
+    public init(
+        id: String, sessionToken: String, unifiedID: String, userID: Int64, telegramID: Int64? = nil,
+        channel: Channel, typeCode: String, status: ClaimStatus = .draft, policyNumber: String? = nil,
+        phone: String?, answers: [String: String] = [:], wizardPlan: String? = nil, documentsMeta: String = "[]",
+        isConfirmed: Bool = false, revision: Int = 0, submissionID: String? = nil, submittedRevision: Int? = nil,
+        submittedAt: Date? = nil, statusHistory: [StatusChange] = [], createdAt: Date, updatedAt: Date,
+        expiresAt: Date? = nil
+    ) {
+        self.id = id
+        self.sessionToken = sessionToken
+        self.unifiedID = unifiedID
+        self.userID = userID
+        self.telegramID = telegramID
+        self.channel = channel
+        self.typeCode = typeCode
+        self.status = status
+        self.policyNumber = policyNumber
+        self.phone = phone
+        self.answers = answers
+        self.wizardPlan = wizardPlan
+        self.documentsMeta = documentsMeta
+        self.isConfirmed = isConfirmed
+        self.revision = revision
+        self.submissionID = submissionID
+        self.submittedRevision = submittedRevision
+        self.submittedAt = submittedAt
+        self.statusHistory = statusHistory
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The stored outcome of one submission: a valid plan, or a failure to show instead.
+public struct PlanRecord: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        /// The validated plan, as canonical JSON object text.
+        case ready(planJSON: String)
+        /// The workflow's payload failed validation or reported an error.
+        case failed(code: String, message: String)
+    }
+
+    public var sessionToken: String
+    public var submissionID: String
+    public var outcome: Outcome
+    public var receivedAt: Date
+
+    public init(sessionToken: String, submissionID: String, outcome: Outcome, receivedAt: Date) {
+        self.sessionToken = sessionToken
+        self.submissionID = submissionID
+        self.outcome = outcome
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What storing a plan record did.
+public enum PlanStoreResult: Sendable, Equatable {
+    /// First time this (token, submission) was recorded; `isCurrent` if it is the claim's current submission.
+    case stored(isCurrent: Bool)
+    /// Already recorded (a duplicate delivery): nothing changed.
+    case duplicate
+    /// No claim has this session token.
+    case unknownToken
+}

@@ -1,0 +1,86 @@
+import FoundationEssentials
+
+/// Failures a store reports in domain terms. Adapter-specific detail goes in `debugDescription` only.
+public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String { case notFound, conflict, unavailable, corrupt, internalFailure }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The row does not exist.
+        public static let notFound = Code(.notFound)
+        /// A uniqueness or revision conflict.
+        public static let conflict = Code(.conflict)
+        /// The database cannot be reached or is busy; worth retrying later.
+        public static let unavailable = Code(.unavailable)
+        /// Stored data could not be decoded.
+        public static let corrupt = Code(.corrupt)
+        public static let internalFailure = Code(.internalFailure)
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    /// What was being done (`insert claim`), safe to show in logs.
+    public var operation: String
+    /// Adapter detail (SQL, driver message); for logs only, never for responses.
+    public var detail: String
+    public var file: String
+    public var line: Int
+
+    public init(_ code: Code, operation: String, detail: String = "", file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.operation = operation
+        self.detail = detail
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "StoreError(\(code), \(operation))" }
+    public var debugDescription: String { "StoreError(\(code), \(operation), \(detail)) at \(file):\(line)" }
+}
+
+/// People, their channel accounts, login codes and sessions.
+public protocol IdentityStore: Sendable {
+    /// Finds the user owning `(channel, channelUserID)` or creates user + account, race-free: concurrent calls
+    /// with the same pair all return the same user. `phone` (E.164) is recorded on a new user.
+    func findOrCreateUser(channel: Channel, channelUserID: String, phone: String?) async throws -> User
+
+    /// Replaces any code for the phone with `code`.
+    func saveLoginCode(_ code: LoginCode) async throws
+    func loginCode(phone: String) async throws -> LoginCode?
+    /// Atomically counts one wrong try; returns the new count (nil if no code).
+    func recordFailedLoginAttempt(phone: String) async throws -> Int?
+    func deleteLoginCode(phone: String) async throws
+
+    func createSession(_ session: Session) async throws
+    func session(tokenHash: String) async throws -> Session?
+    /// Moves the expiry (sliding sessions).
+    func renewSession(tokenHash: String, expiresAt: Date) async throws
+    func deleteSession(tokenHash: String) async throws
+}
+
+/// Claims (drafts and beyond) and the plans received for them.
+public protocol ClaimStore: Sendable {
+    func insertClaim(_ claim: Claim) async throws
+    func claim(id: String) async throws -> Claim?
+    func claim(sessionToken: String) async throws -> Claim?
+
+    /// Loads the claim, lets `change` modify it, and writes it back atomically (no other update of that claim
+    /// runs in between). `change` throws to abort without writing. `updated_at` is the caller's to set.
+    /// - Throws: ``StoreError/Code/notFound`` if there is no such claim, or what `change` throws.
+    func updateClaim(id: String, _ change: @Sendable (inout Claim) throws -> Void) async throws -> Claim
+
+    /// Drafts of a person by `unified_id`, every channel, newest change first.
+    func drafts(unifiedID: String, limit: Int) async throws -> [Claim]
+    /// Every claim of a person by `unified_id`, newest change first.
+    func claims(unifiedID: String, limit: Int) async throws -> [Claim]
+
+    /// Records a submission's outcome once per (token, submission id). When it is the claim's current
+    /// submission and a plan, it also becomes `payload.wizard_plan`.
+    func storePlanRecord(_ record: PlanRecord) async throws -> PlanStoreResult
+    /// The recorded outcome for one submission, if any.
+    func planRecord(sessionToken: String, submissionID: String) async throws -> PlanRecord?
+    /// Keeps a payload that could not be attributed or parsed, for inspection.
+    func storeDeadLetter(channel: String, payload: [UInt8], reason: String, receivedAt: Date) async throws
+}

@@ -1,0 +1,138 @@
+/// One server-sent event.
+public struct ServerSentEvent: Sendable, Equatable {
+    public var event: String
+    public var id: String?
+    public var data: String
+
+    public init(event: String, id: String?, data: String) {
+        self.event = event
+        self.id = id
+        self.data = data
+    }
+
+    /// The wire form: `event:`, `id:`, one `data:` line per line of data, blank line.
+    public var bytes: [UInt8] {
+        var text = "event: \(event)\n"
+        if let id { text += "id: \(id)\n" }
+        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+            text += "data: \(line.filter { $0 != "\r" })\n"
+        }
+        return Array((text + "\n").utf8)
+    }
+}
+
+/// The terminal events of a plan stream and their ids.
+public enum PlanStreamEvent {
+    public static let ready = "claim_plan_ready"
+    public static let error = "claim_plan_error"
+    public static let timeout = "claim_plan_timeout"
+
+    public static func id(for event: String, submissionID: String) -> String {
+        switch event {
+        case ready: submissionID
+        case error: submissionID + ":error"
+        default: submissionID + ":timeout"
+        }
+    }
+
+    /// The event that shows `outcome` to the browser.
+    public static func event(for outcome: PlanRecord.Outcome, submissionID: String) -> ServerSentEvent {
+        switch outcome {
+        case .ready(let planJSON):
+            return ServerSentEvent(event: ready, id: id(for: ready, submissionID: submissionID), data: planJSON)
+        case .failed(let code, let message):
+            return ServerSentEvent(
+                event: error, id: id(for: error, submissionID: submissionID),
+                data: "{\"code\":\(quote(code)),\"message\":\(quote(message))}")
+        }
+    }
+
+    public static func timeoutEvent(submissionID: String) -> ServerSentEvent {
+        ServerSentEvent(
+            event: timeout, id: id(for: timeout, submissionID: submissionID),
+            data: "{\"message\":\(quote("План заявки не готов вовремя. Попробуйте ещё раз."))}")
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// The life of one claim-plan stream, free of I/O: what to send when it opens, when an outcome arrives and when
+/// the deadline passes. Exactly one terminal event is ever sent; anything after it is ignored.
+public struct PlanStreamStateMachine: Sendable, Equatable {
+    public enum State: Sendable, Equatable {
+        case waiting
+        case finished
+    }
+
+    /// What the server does when a browser opens the stream.
+    public enum Opening: Sendable, Equatable {
+        /// The browser already has the terminal event (`Last-Event-ID`): answer 204 so EventSource stops.
+        case noContent
+        /// Answer 200 and send `events`; if `finish`, end the stream after them.
+        case stream(events: [ServerSentEvent], finish: Bool)
+    }
+
+    /// What to do with the stream after an input.
+    public enum Action: Sendable, Equatable {
+        case none
+        case sendAndFinish(ServerSentEvent)
+    }
+
+    public let submissionID: String
+    public private(set) var state: State
+
+    /// Decides the opening for the current submission.
+    /// - Parameters:
+    ///   - lastEventID: the `Last-Event-ID` header, if any.
+    ///   - stored: the outcome already recorded for this submission, read AFTER the stream was registered.
+    ///   - deadlinePassed: whether the planner's deadline for this submission has passed.
+    public init(submissionID: String, lastEventID: String?, stored: PlanRecord.Outcome?, deadlinePassed: Bool) {
+        self.submissionID = submissionID
+        self.state = .waiting
+        self.opening = .stream(events: [], finish: false)
+        let terminalIDs = [PlanStreamEvent.ready, PlanStreamEvent.error, PlanStreamEvent.timeout].map {
+            PlanStreamEvent.id(for: $0, submissionID: submissionID)
+        }
+        if let lastEventID, terminalIDs.contains(lastEventID) {
+            state = .finished
+            opening = .noContent
+        } else if let stored {
+            state = .finished
+            opening = .stream(events: [PlanStreamEvent.event(for: stored, submissionID: submissionID)], finish: true)
+        } else if deadlinePassed {
+            state = .finished
+            opening = .stream(events: [PlanStreamEvent.timeoutEvent(submissionID: submissionID)], finish: true)
+        }
+    }
+
+    /// What to do on open; see ``init(submissionID:lastEventID:stored:deadlinePassed:)``.
+    public private(set) var opening: Opening
+
+    /// An outcome arrived on the bus for `submissionID`.
+    public mutating func received(_ outcome: PlanRecord.Outcome, for submissionID: String) -> Action {
+        guard state == .waiting, submissionID == self.submissionID else { return .none }
+        state = .finished
+        return .sendAndFinish(PlanStreamEvent.event(for: outcome, submissionID: submissionID))
+    }
+
+    /// The deadline passed with no outcome.
+    public mutating func deadlineReached() -> Action {
+        guard state == .waiting else { return .none }
+        state = .finished
+        return .sendAndFinish(PlanStreamEvent.timeoutEvent(submissionID: submissionID))
+    }
+
+    /// The stream ended from outside (client gone, shutdown).
+    public mutating func closed() { state = .finished }
+}

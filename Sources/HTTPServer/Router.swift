@@ -1,0 +1,113 @@
+import Logging
+
+/// Handles one request. Runs as an async task off libmicrohttpd's threads.
+public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPResponse
+
+/// Maps method + path patterns (`/api/v1/claims/:claim_id/draft`) to handlers.
+///
+/// Matching is by segments: a `:name` segment matches any one non-empty segment and is passed in
+/// ``HTTPRequest/parameters``; a trailing `*rest` matches the remainder (possibly empty). A path that matches
+/// with another method answers 405 with `Allow`; no match answers 404. Thrown ``HTTPResponseError``s become
+/// their responses; any other error becomes a generic 500 (the error is logged by the server, not shown).
+public struct Router: Sendable {
+    public struct Route: Sendable {
+        public var method: HTTPMethod
+        public var pattern: String
+        let segments: [Segment]
+        let handler: HTTPHandler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+        case rest(String)
+    }
+
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Registers `handler` for `method` and `pattern`.
+    public mutating func on(_ method: HTTPMethod, _ pattern: String, use handler: @escaping HTTPHandler) {
+        let segments: [Segment] = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in
+            if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
+            if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
+            return .literal(String(part))
+        }
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, use handler: @escaping HTTPHandler) { on(.get, pattern, use: handler) }
+    public mutating func post(_ pattern: String, use handler: @escaping HTTPHandler) {
+        on(.post, pattern, use: handler)
+    }
+    public mutating func put(_ pattern: String, use handler: @escaping HTTPHandler) { on(.put, pattern, use: handler) }
+    public mutating func delete(_ pattern: String, use handler: @escaping HTTPHandler) {
+        on(.delete, pattern, use: handler)
+    }
+
+    /// The outcome of matching a request against the routes.
+    public enum Match {
+        case found(Route, parameters: [String: String])
+        case methodNotAllowed(allowed: [HTTPMethod])
+        case notFound
+    }
+
+    public func match(method: HTTPMethod, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var allowed: [HTTPMethod] = []
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            if route.method == method || (method == .head && route.method == .get) {
+                return .found(route, parameters: parameters)
+            }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    static func bind(_ segments: [Segment], to parts: [String]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        var index = 0
+        for segment in segments {
+            switch segment {
+            case .literal(let text):
+                guard index < parts.count, parts[index] == text else { return nil }
+                index += 1
+            case .parameter(let name):
+                guard index < parts.count, !parts[index].isEmpty else { return nil }
+                parameters[name] = parts[index]
+                index += 1
+            case .rest(let name):
+                parameters[name] = parts[index...].joined(separator: "/")
+                return parameters
+            }
+        }
+        return index == parts.count ? parameters : nil
+    }
+
+    /// Routes the request and turns errors into responses; an unexpected error is logged in full and answered
+    /// with a generic 500 that reveals nothing.
+    public func respond(to request: HTTPRequest, logger: Logger) async -> HTTPResponse {
+        switch match(method: request.method, path: request.path) {
+        case .notFound:
+            return HTTPError(404, code: "not_found", message: "No such resource.").response()
+        case .methodNotAllowed(let allowed):
+            var response = HTTPError(405, code: "method_not_allowed", message: "Method not allowed here.").response()
+            response.headers.replace("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+            return response
+        case .found(let route, let parameters):
+            var request = request
+            request.parameters = parameters
+            do {
+                return try await route.handler(request)
+            } catch let error as any HTTPResponseError {
+                return error.response()
+            } catch {
+                logger.error(
+                    "unhandled error", metadata: ["request.id": request.id, "error": String(reflecting: error)])
+                return HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+            }
+        }
+    }
+}
