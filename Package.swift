@@ -34,7 +34,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging"], path: "Sources/AppTesting"),
-        .testTarget(name: "AppCoreTests", dependencies: ["AppCore", "AppTesting"]),
+        .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),

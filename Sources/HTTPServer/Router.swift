@@ -25,6 +25,12 @@ public struct Router: Sendable {
 
     public private(set) var routes: [Route] = []
 
+    /// Checks run before every matched handler, in order; a throw answers instead of the handler
+    /// (e.g. refusing cross-origin writes).
+    public var before: [@Sendable (HTTPRequest) throws -> Void] = []
+    /// Adjustments applied to every response, errors included (e.g. security headers).
+    public var after: [@Sendable (HTTPRequest, inout HTTPResponse) -> Void] = []
+
     public init() {}
 
     /// Registers `handler` for `method` and `pattern`.
@@ -89,24 +95,38 @@ public struct Router: Sendable {
     /// Routes the request and turns errors into responses; an unexpected error is logged in full and answered
     /// with a generic 500 that reveals nothing.
     public func respond(to request: HTTPRequest, logger: Logger) async -> HTTPResponse {
+        await route(request, logger: logger).response
+    }
+
+    /// ``respond(to:logger:)`` plus the matched route's pattern (nil when nothing matched), for the access log.
+    func route(_ request: HTTPRequest, logger: Logger) async -> (response: HTTPResponse, pattern: String?) {
+        var (response, pattern) = await dispatch(request, logger: logger)
+        for adjust in after { adjust(request, &response) }
+        return (response, pattern)
+    }
+
+    func dispatch(_ request: HTTPRequest, logger: Logger) async -> (response: HTTPResponse, pattern: String?) {
         switch match(method: request.method, path: request.path) {
         case .notFound:
-            return HTTPError(404, code: "not_found", message: "No such resource.").response()
+            return (HTTPError(404, code: "not_found", message: "No such resource.").response(), nil)
         case .methodNotAllowed(let allowed):
             var response = HTTPError(405, code: "method_not_allowed", message: "Method not allowed here.").response()
             response.headers.replace("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-            return response
+            return (response, nil)
         case .found(let route, let parameters):
             var request = request
             request.parameters = parameters
             do {
-                return try await route.handler(request)
+                for check in before { try check(request) }
+                return (try await route.handler(request), route.pattern)
             } catch let error as any HTTPResponseError {
-                return error.response()
+                return (error.response(), route.pattern)
             } catch {
                 logger.error(
                     "unhandled error", metadata: ["request.id": request.id, "error": String(reflecting: error)])
-                return HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+                return (
+                    HTTPError(500, code: "internal_error", message: "Internal server error.").response(), route.pattern
+                )
             }
         }
     }

@@ -35,3 +35,8 @@ public protocol PlanBus: Sendable {
 public protocol CodeSender: Sendable {
     func send(code: String, to phone: PhoneNumber) async throws
 }
+
+/// Asks the workflow engine for a plan. Returns at once: the plan arrives later on the ``PlanBus``.
+public protocol Planner: Sendable {
+    func requestPlan(for claim: Claim, submissionID: String) async
+}

@@ -45,6 +45,8 @@ public protocol IdentityStore: Sendable {
     /// Finds the user owning `(channel, channelUserID)` or creates user + account, race-free: concurrent calls
     /// with the same pair all return the same user. `phone` (E.164) is recorded on a new user.
     func findOrCreateUser(channel: Channel, channelUserID: String, phone: String?) async throws -> User
+    /// The user with this `unified_id` (`SELECT … FROM clpr_users WHERE unified_id = ?`), or nil.
+    func user(unifiedID: String) async throws -> User?
 
     /// Replaces any code for the phone with `code`.
     func saveLoginCode(_ code: LoginCode) async throws
@@ -69,7 +71,7 @@ public protocol ClaimStore: Sendable {
     /// Loads the claim, lets `change` modify it, and writes it back atomically (no other update of that claim
     /// runs in between). `change` throws to abort without writing. `updated_at` is the caller's to set.
     /// - Throws: ``StoreError/Code/notFound`` if there is no such claim, or what `change` throws.
-    func updateClaim(id: String, _ change: @Sendable (inout Claim) throws -> Void) async throws -> Claim
+    func updateClaim(id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void) async throws -> Claim
 
     /// Drafts of a person by `unified_id`, every channel, newest change first.
     func drafts(unifiedID: String, limit: Int) async throws -> [Claim]

@@ -1,0 +1,168 @@
+import AppCore
+import Crypto
+import FoundationEssentials
+import HTTPServer
+import InProcessBus
+import Logging
+import SQLiteStore
+import Synchronization
+
+/// The whole server: stores, plan bus, planner, plan intake, stream hub and HTTP, wired together.
+///
+/// Lifecycle: ``init(configuration:logger:)`` opens storage and builds the routes; ``start()`` binds the port and
+/// starts the background services; ``shutdown()`` stops accepting, ends open streams (clients reconnect elsewhere;
+/// nothing is lost because plans are stored) and closes storage.
+public final class Application: Sendable {
+    public let configuration: Configuration
+    let logger: Logger
+    let store: SQLiteStore
+    let bus: InProcessPlanBus
+    let hub: StreamHub
+    let server: HTTPServer
+    let intake: PlanIntake
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    public init(configuration: Configuration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try FileSystem.makeDirectory(configuration.dataDirectory)
+        let store = try SQLiteStore(
+            configuration: .init(location: .file(path: configuration.dataDirectory + "/clpr.sqlite3")))
+        try store.migrate()
+        let secret = try FileSystem.secretKey(at: configuration.dataDirectory + "/secret.key")
+        let bus = InProcessPlanBus()
+        let hub = StreamHub()
+        let catalog = ClaimCatalog.standard
+        let authenticator = Authenticator(
+            store: store, lifetime: configuration.sessionLifetime, secureCookies: configuration.secureCookies)
+        let planner: any Planner =
+            switch configuration.planner {
+            case .builtin:
+                BuiltInPlannerService(
+                    planner: BuiltInPlanner(catalog: catalog), bus: bus, delay: configuration.plannerDelay,
+                    logger: logger.with(label: "clpr.planner"))
+            case .none: SilentPlanner()
+            }
+
+        var router = Router()
+        let claimRoutes = ClaimRoutes(
+            store: store, identity: store, authenticator: authenticator, catalog: catalog, planner: planner,
+            draftLifetime: configuration.draftLifetime, logger: logger.with(label: "clpr.claims"))
+        AuthRoutes(
+            store: store, authenticator: authenticator, codeSender: LogCodeSender(logger: logger.with(label: "clpr.codes")),
+            policy: configuration.loginCodePolicy, codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
+            logger: logger.with(label: "clpr.auth")
+        ).register(in: &router)
+        claimRoutes.register(in: &router)
+        ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
+        PlanStreamRoutes(
+            store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,
+            logger: logger.with(label: "clpr.stream")
+        ).register(in: &router)
+        OperationsRoutes(store: store, hub: hub).register(in: &router)
+        let staticFiles = try StaticFiles(root: configuration.webDirectory, logger: logger)
+        router.get("/*path") { request in
+            guard let response = staticFiles.response(for: request.path, request: request) else {
+                throw APIError(404, "not_found", "Страница не найдена")
+            }
+            return response
+        }
+        router.before.append(RequestGuards.rejectCrossOrigin)
+        router.after.append(RequestGuards.addSecurityHeaders)
+
+        self.store = store
+        self.bus = bus
+        self.hub = hub
+        self.intake = PlanIntake(bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"))
+        self.server = HTTPServer(
+            configuration: .init(
+                host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
+                maxBodySize: configuration.maxBodySize, heartbeatInterval: configuration.heartbeatInterval),
+            router: router, logger: logger.with(label: "clpr.http"))
+    }
+
+    /// Creates or upgrades the database schema and closes it again (`clpr migrate`).
+    public static func migrate(configuration: Configuration, logger: Logger) throws {
+        try FileSystem.makeDirectory(configuration.dataDirectory)
+        let store = try SQLiteStore(
+            configuration: .init(location: .file(path: configuration.dataDirectory + "/clpr.sqlite3")))
+        defer { store.close() }
+        try store.migrate()
+    }
+
+    /// The bound port (after ``start()``).
+    public var port: UInt16 { server.port }
+
+    /// Binds and starts serving.
+    public func start() throws {
+        try server.start()
+        let intake = self.intake
+        let hub = self.hub
+        tasks.withLock {
+            $0.append(Task.detached { await intake.run() })
+            $0.append(Task.detached { await hub.run(interval: .milliseconds(250)) })
+        }
+        logger.notice(
+            "clpr listening", metadata: ["url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue])
+    }
+
+    /// Graceful shutdown: stop accepting, end streams, stop background work, close storage.
+    public func shutdown() async {
+        await server.shutdown()
+        bus.finish()
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+        store.close()
+        logger.notice("clpr stopped")
+    }
+}
+
+/// Checks and headers applied to every request and response.
+enum RequestGuards {
+    /// State-changing requests from another site are refused: the `Origin` (sent by browsers on every POST/PUT/
+    /// DELETE) must name this host. Requests without `Origin` (curl, server-to-server) rely on SameSite cookies.
+    @Sendable static func rejectCrossOrigin(_ request: HTTPRequest) throws {
+        guard request.method != .get, request.method != .head, request.method != .options else { return }
+        if request.headers["Sec-Fetch-Site"] == "cross-site" {
+            throw APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
+        }
+        guard let origin = request.headers["Origin"] else { return }
+        let host = request.headers["Host"] ?? ""
+        let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        guard origin != "null", originHost == host else {
+            throw APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
+        }
+    }
+
+    /// Strict CSP for pages that did not set their own, plus the usual hardening headers.
+    @Sendable static func addSecurityHeaders(_ request: HTTPRequest, _ response: inout HTTPResponse) {
+        if response.headers["Content-Security-Policy"] == nil {
+            response.headers.replace(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                    + "frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; object-src 'none'")
+        }
+        response.headers.replace("X-Content-Type-Options", "nosniff")
+        response.headers.replace("Referrer-Policy", "same-origin")
+        response.headers.replace("Cross-Origin-Opener-Policy", "same-origin")
+    }
+}
+
+/// `/healthz` and `/readyz`.
+struct OperationsRoutes: Sendable {
+    let store: any ClaimStore
+    let hub: StreamHub
+
+    func register(in router: inout Router) {
+        router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        router.get("/readyz") { _ in
+            do {
+                _ = try await store.drafts(unifiedID: "usr_readiness_probe", limit: 1)
+                return JSONResponse.make(
+                    .object(["status": .string("ready"), "open_streams": .number(Double(hub.count))]))
+            } catch {
+                return JSONResponse.make(
+                    status: 503, .object(["status": .string("unavailable"), "failing": .string("database")]))
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import AppCore
+import FoundationEssentials
+
+/// The API's view of a claim (docs/api.md, `Claim`).
+enum ClaimJSON {
+    static func make(_ claim: Claim, catalog: ClaimCatalog) -> JSONValue {
+        var answers: [String: JSONValue] = [:]
+        for (key, value) in claim.answers { answers[key] = .string(value) }
+        let streamURL: JSONValue = claim.submissionID == nil ? .null : .string("/api/v1/claim-plan/\(claim.sessionToken)")
+        return .object([
+            "claim_id": .string(claim.id),
+            "type_code": .string(claim.typeCode),
+            "type_title": .optional(catalog.type(claim.typeCode)?.title),
+            "status": .string(claim.status.rawValue),
+            "is_confirmed": .bool(claim.isConfirmed),
+            "channel": .string(claim.channel.rawValue),
+            "answers": .object(answers),
+            "revision": .number(Double(claim.revision)),
+            "session_token": .string(claim.sessionToken),
+            "submission_id": .optional(claim.submissionID),
+            "plan": claim.wizardPlan.map(JSONValue.init(jsonText:)) ?? .null,
+            "stream_url": streamURL,
+            "created_at": .string(iso(claim.createdAt)),
+            "updated_at": .string(iso(claim.updatedAt)),
+            "status_history": .array(
+                claim.statusHistory.map { .object(["status": .string($0.status.rawValue), "at": .string(iso($0.at))]) }),
+        ])
+    }
+
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+}

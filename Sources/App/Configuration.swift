@@ -1,0 +1,71 @@
+import AppCore
+
+extension Application {
+    /// Everything the application needs to know, read once by the executable from `CLPR_*` variables.
+    /// Every default here is the embedded default: no services to configure.
+    public struct Configuration: Sendable {
+        /// Address to listen on. Default `127.0.0.1` (`CLPR_HOST`).
+        public var host: String
+        /// Port; 0 picks a free one. Default 8080 (`CLPR_PORT`).
+        public var port: UInt16
+        /// Where the SQLite file, the secret key and files live. Default `./data` (`CLPR_DATA_DIR`).
+        public var dataDirectory: String
+        /// The browser app's folder. Default `./web` (`CLPR_WEB_DIR`).
+        public var webDirectory: String
+        /// The URL people use; `https://…` makes cookies `Secure`. Default nil (`CLPR_PUBLIC_URL`).
+        public var publicURL: String?
+        /// `builtin` (default) or `none` (no planner answers: streams end in `claim_plan_timeout`) (`CLPR_PLANNER`).
+        public var planner: PlannerKind
+        /// How long the built-in planner takes. Default 1.5 s (`CLPR_PLANNER_DELAY_MS`).
+        public var plannerDelay: Duration
+        /// How long a submission may wait for its plan before the stream says `claim_plan_timeout`.
+        /// Default 60 s (`CLPR_PLAN_TIMEOUT_S`).
+        public var planTimeout: Duration
+        /// Heartbeat comment interval on plan streams. Default 15 s (`CLPR_SSE_HEARTBEAT_S`).
+        public var heartbeatInterval: Duration
+        /// Request body limit. Default 1 MiB (`CLPR_MAX_BODY_BYTES`).
+        public var maxBodySize: Int
+        /// One-time code rules (`CLPR_OTP_RESEND_S` sets the resend cooldown).
+        public var loginCodePolicy: LoginCodePolicy
+        /// Session lifetime, renewed while used. Default 30 days.
+        public var sessionLifetime: Duration
+        /// Lifetime of a draft's wizard session (`clpr_claims.expires_at`). Default 30 days.
+        public var draftLifetime: Duration
+        /// Worker threads of the HTTP server. Default 2.
+        public var httpThreads: Int
+        /// Log level. Default info (`CLPR_LOG_LEVEL`).
+        public var logLevel: String
+
+        public enum PlannerKind: String, Sendable {
+            case builtin, none
+        }
+
+        public init(
+            host: String = "127.0.0.1", port: UInt16 = 8080, dataDirectory: String = "./data",
+            webDirectory: String = "./web", publicURL: String? = nil, planner: PlannerKind = .builtin,
+            plannerDelay: Duration = .milliseconds(1500), planTimeout: Duration = .seconds(60),
+            heartbeatInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20,
+            loginCodePolicy: LoginCodePolicy = LoginCodePolicy(), sessionLifetime: Duration = .seconds(30 * 86_400),
+            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 2, logLevel: String = "info"
+        ) {
+            self.host = host
+            self.port = port
+            self.dataDirectory = dataDirectory
+            self.webDirectory = webDirectory
+            self.publicURL = publicURL
+            self.planner = planner
+            self.plannerDelay = plannerDelay
+            self.planTimeout = planTimeout
+            self.heartbeatInterval = heartbeatInterval
+            self.maxBodySize = maxBodySize
+            self.loginCodePolicy = loginCodePolicy
+            self.sessionLifetime = sessionLifetime
+            self.draftLifetime = draftLifetime
+            self.httpThreads = httpThreads
+            self.logLevel = logLevel
+        }
+
+        /// Cookies get `Secure` when people reach the server over https.
+        var secureCookies: Bool { publicURL?.lowercased().hasPrefix("https://") ?? false }
+    }
+}

@@ -1,0 +1,76 @@
+import AppCore
+import Crypto
+import FoundationEssentials
+import HTTPServer
+import Logging
+
+/// `GET /api/v1/claim-plan/{session_token}`: the SSE stream that delivers the claim plan (ARCHITECTURE §4).
+struct PlanStreamRoutes: Sendable {
+    let store: any ClaimStore
+    let authenticator: Authenticator
+    let hub: StreamHub
+    let planTimeout: Duration
+    let logger: Logger
+
+    func register(in router: inout Router) {
+        router.get("/api/v1/claim-plan/:session_token", use: stream)
+    }
+
+    static func isWellFormedToken(_ token: String) -> Bool {
+        (8...128).contains(token.utf8.count)
+            && token.utf8.allSatisfy {
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+            }
+    }
+
+    @Sendable func stream(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let session = try await authenticator.require(request)
+        let token = request.parameters["session_token"] ?? ""
+        guard Self.isWellFormedToken(token), let claim = try await store.claim(sessionToken: token) else {
+            throw APIError(404, "stream_not_found", "Заявка не найдена")
+        }
+        guard claim.unifiedID == session.unifiedID else { throw APIError.forbidden }
+        if let expiresAt = claim.expiresAt, expiresAt <= Date() {
+            throw APIError(410, "expired", "Срок действия черновика истёк")
+        }
+        guard let submissionID = claim.submissionID, let submittedAt = claim.submittedAt else {
+            throw APIError(409, "not_submitted", "Заявка ещё не отправлена")
+        }
+        let stream = ResponseStream()
+        let listener = StreamHub.Listener(
+            token: token, submissionID: submissionID, deadline: submittedAt.adding(planTimeout), stream: stream)
+        // Register FIRST, then read what is stored: a plan published in between is buffered by the listener.
+        hub.register(listener)
+        let stored: PlanRecord?
+        do {
+            stored = try await store.planRecord(sessionToken: token, submissionID: submissionID)
+        } catch {
+            hub.remove(listener)
+            throw error
+        }
+        let opening = listener.open(lastEventID: request.headers["Last-Event-ID"], stored: stored?.outcome, now: Date())
+        switch opening {
+        case .noContent:
+            hub.remove(listener)
+            return HTTPResponse(status: 204, headers: ["Cache-Control": "no-store"])
+        case .stream(let events, let finish):
+            // Jitter spreads reconnects after a restart: 2–3 s.
+            let retry = 2000 + Int(Crypto.randomBytes(2).withUnsafeBytes { $0.load(as: UInt16.self) } % 1000)
+            stream.write(Array("retry: \(retry)\n\n".utf8))
+            for event in events { stream.write(event.bytes) }
+            if finish {
+                hub.remove(listener)
+                stream.finish()
+            } else {
+                stream.onClose { [hub] in hub.remove(listener) }
+            }
+            return HTTPResponse(
+                status: 200,
+                headers: [
+                    "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform",
+                    "X-Accel-Buffering": "no",
+                ],
+                body: .stream(stream))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import AppCore
+import FoundationEssentials
+import HTTPServer
+import Synchronization
+
+/// The plan streams this process holds, by session token; fans validated outcomes out to them in memory and
+/// ends the ones whose deadline passed.
+///
+/// A stream is registered BEFORE the stored outcome is read (see ``PlanStreamRoutes``): outcomes that arrive in
+/// between are buffered by the listener and de-duplicated by its state machine, so none is missed or sent twice.
+final class StreamHub: Sendable {
+    /// One open (or opening) stream.
+    final class Listener: Sendable {
+        enum Phase {
+            /// Registered, opening decision not made yet: outcomes are buffered.
+            case registering(buffer: [(submissionID: String, outcome: PlanRecord.Outcome)])
+            case open(PlanStreamStateMachine)
+            case closed
+        }
+
+        let token: String
+        let submissionID: String
+        let deadline: Date
+        let stream: ResponseStream
+        private let phase = Mutex<Phase>(.registering(buffer: []))
+
+        init(token: String, submissionID: String, deadline: Date, stream: ResponseStream) {
+            self.token = token
+            self.submissionID = submissionID
+            self.deadline = deadline
+            self.stream = stream
+        }
+
+        /// Makes the opening decision from what was stored, then applies anything buffered meanwhile.
+        func open(lastEventID: String?, stored: PlanRecord.Outcome?, now: Date) -> PlanStreamStateMachine.Opening {
+            let (opening, late) = phase.withLock { phase -> (PlanStreamStateMachine.Opening, ServerSentEvent?) in
+                guard case .registering(let buffer) = phase else { return (.noContent, nil) }
+                var machine = PlanStreamStateMachine(
+                    submissionID: submissionID, lastEventID: lastEventID, stored: stored, deadlinePassed: now >= deadline)
+                var late: ServerSentEvent?
+                for item in buffer {
+                    if case .sendAndFinish(let event) = machine.received(item.outcome, for: item.submissionID) {
+                        late = event
+                    }
+                }
+                phase = machine.state == .finished ? .closed : .open(machine)
+                return (machine.opening, late)
+            }
+            // An outcome that arrived while registering but was not yet stored when read: send it as the opening.
+            if let late, case .stream(let events, _) = opening, events.isEmpty {
+                return .stream(events: [late], finish: true)
+            }
+            return opening
+        }
+
+        /// An outcome for this token arrived; true if the stream is finished afterwards.
+        func deliver(_ outcome: PlanRecord.Outcome, submissionID: String) {
+            let event = phase.withLock { phase -> ServerSentEvent? in
+                switch phase {
+                case .registering(var buffer):
+                    buffer.append((submissionID, outcome))
+                    phase = .registering(buffer: buffer)
+                    return nil
+                case .open(var machine):
+                    guard case .sendAndFinish(let event) = machine.received(outcome, for: submissionID) else {
+                        return nil
+                    }
+                    phase = .closed
+                    return event
+                case .closed:
+                    return nil
+                }
+            }
+            if let event { send(event) }
+        }
+
+        /// Sends the timeout if the deadline passed while still waiting.
+        func expireIfDue(now: Date) {
+            guard now >= deadline else { return }
+            let event = phase.withLock { phase -> ServerSentEvent? in
+                guard case .open(var machine) = phase, case .sendAndFinish(let event) = machine.deadlineReached()
+                else { return nil }
+                phase = .closed
+                return event
+            }
+            if let event { send(event) }
+        }
+
+        func markClosed() { phase.withLock { $0 = .closed } }
+
+        private func send(_ event: ServerSentEvent) {
+            stream.write(event.bytes)
+            stream.finish()
+        }
+    }
+
+    private let listeners = Mutex<[String: [ObjectIdentifier: Listener]]>([:])
+
+    var count: Int { listeners.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
+    func register(_ listener: Listener) {
+        listeners.withLock { $0[listener.token, default: [:]][ObjectIdentifier(listener)] = listener }
+    }
+
+    func remove(_ listener: Listener) {
+        listener.markClosed()
+        listeners.withLock { all in
+            all[listener.token]?[ObjectIdentifier(listener)] = nil
+            if all[listener.token]?.isEmpty == true { all[listener.token] = nil }
+        }
+    }
+
+    /// Hands an outcome to every stream of `token` on this instance.
+    func deliver(token: String, submissionID: String, outcome: PlanRecord.Outcome) {
+        let targets = listeners.withLock { Array(($0[token] ?? [:]).values) }
+        for listener in targets { listener.deliver(outcome, submissionID: submissionID) }
+    }
+
+    /// Checks every stream's deadline; called periodically by ``run(interval:)``.
+    func expireDue(now: Date = Date()) {
+        let all = listeners.withLock { $0.values.flatMap(\.values) }
+        for listener in all where now >= listener.deadline { listener.expireIfDue(now: now) }
+    }
+
+    /// Sweeps deadlines until cancelled: one timer for all streams instead of one per stream.
+    func run(interval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            expireDue()
+        }
+    }
+}

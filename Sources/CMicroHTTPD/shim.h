@@ -1,0 +1,81 @@
+#ifndef CLPR_CMICROHTTPD_SHIM_H
+#define CLPR_CMICROHTTPD_SHIM_H
+
+// System headers first (keeps fd_set and friends identical to SwiftGlibc's view), then libmicrohttpd.
+#include <stdint.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+
+/// Receives one formatted libmicrohttpd message (`MHD_OPTION_EXTERNAL_LOGGER` hands out a `va_list`,
+/// which Swift cannot consume).
+typedef void (*cmhd_log_fn)(void *cls, const char *message);
+
+/// The closure pair behind ``cmhd_log_trampoline``; it must outlive the daemon.
+struct cmhd_logger {
+    cmhd_log_fn fn;
+    void *cls;
+};
+
+/// Formats MHD's `printf`-style message and forwards it to the Swift logger in `cls` (a `struct cmhd_logger *`).
+static inline void cmhd_log_trampoline(void *cls, const char *fmt, va_list ap) {
+    struct cmhd_logger *logger = (struct cmhd_logger *)cls;
+    char buffer[512];
+    vsnprintf(buffer, sizeof buffer, fmt, ap);
+    size_t length = strlen(buffer);
+    while (length > 0 && (buffer[length - 1] == '\n' || buffer[length - 1] == '\r')) {
+        buffer[--length] = '\0';
+    }
+    logger->fn(logger->cls, buffer);
+}
+
+/// `MHD_start_daemon` is variadic (not imported by Swift): this passes the completion callback, the external
+/// logger (routed through ``cmhd_log_trampoline``, may be NULL) and an `MHD_OPTION_END`-terminated option array.
+static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, uint16_t port,
+                                                   MHD_AccessHandlerCallback handler, void *handler_cls,
+                                                   MHD_RequestCompletedCallback completed, void *completed_cls,
+                                                   struct cmhd_logger *logger, struct MHD_OptionItem *options) {
+    if (logger != NULL) {
+        // The logger must be the first option, or MHD prints to stderr while parsing the ones before it.
+        return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                                MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, (void *)logger,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                                MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    }
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// `MHD_get_daemon_info` is variadic: returns the port the daemon is bound to (0 if unknown).
+static inline uint16_t cmhd_daemon_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+/// `MHD_get_connection_info` is variadic: writes the peer's numeric address into `buffer` (NUL-terminated).
+/// Returns 1 on success, 0 when the address is unknown or not IPv4/IPv6.
+static inline int cmhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL || length == 0) {
+        return 0;
+    }
+    const struct sockaddr *address = info->client_addr;
+    const void *raw = NULL;
+    if (address->sa_family == AF_INET) {
+        raw = &((const struct sockaddr_in *)(const void *)address)->sin_addr;
+    } else if (address->sa_family == AF_INET6) {
+        raw = &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr;
+    } else {
+        return 0;
+    }
+    return inet_ntop(address->sa_family, raw, buffer, (socklen_t)length) != NULL ? 1 : 0;
+}
+
+#endif

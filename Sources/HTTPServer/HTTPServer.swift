@@ -1,0 +1,300 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An HTTP/1.1 server on libmicrohttpd: epoll worker threads parse requests, handlers run as Swift tasks.
+///
+/// Each request's connection is suspended while its handler runs (handlers may wait on a database without
+/// stalling a worker thread), then resumed to send the response. Stream responses (``ResponseStream``) are
+/// suspended while idle and cost no CPU. ``shutdown()`` is graceful: it stops accepting, ends every stream, waits
+/// for them, then stops the daemon.
+///
+/// ```swift
+/// let server = HTTPServer(configuration: .init(port: 8080), router: router, logger: logger)
+/// try server.start()
+/// …
+/// await server.shutdown()
+/// ```
+public final class HTTPServer: Sendable {
+    /// How the server listens and what it tolerates. Every default is given in ``init(host:port:threadPoolSize:connectionLimit:connectionMemoryLimit:maxBodySize:connectionTimeout:heartbeatInterval:heartbeatBytes:shutdownTimeout:)``.
+    public struct Configuration: Sendable {
+        /// The IP literal to bind (IPv4 or IPv6). Default `"127.0.0.1"` (loopback only).
+        public var host: String
+        /// The TCP port; 0 picks a free one (read it back from ``HTTPServer/port``). Default 8080.
+        public var port: UInt16
+        /// libmicrohttpd epoll worker threads. Default 2 (one per core here; handlers do not run on them).
+        public var threadPoolSize: Int
+        /// Open connections at most, streams included. Default 10 000.
+        public var connectionLimit: Int
+        /// Bytes of libmicrohttpd's memory pool per connection. It holds the request line and headers while they
+        /// are read, and the send buffer. Default 16 KiB: request headers up to about 8 KB fit (larger ones are
+        /// answered 431 by libmicrohttpd), and an idle stream touches only a few KB of it (the library default,
+        /// 32 KiB, roughly doubles the memory of 10k idle streams).
+        public var connectionMemoryLimit: Int
+        /// The largest request body accepted; a larger `Content-Length` is answered 413 before `100 Continue`, and
+        /// a chunked body growing past it closes the connection. Default 1 MiB.
+        public var maxBodySize: Int
+        /// An idle connection (keep-alive, or a client that stops reading) is closed after this long. Whole seconds.
+        /// Streams stay up as long as heartbeats go out more often. Default 60 s.
+        public var connectionTimeout: Duration
+        /// How often every open stream gets ``heartbeatBytes`` (this is how dead clients are noticed: a suspended
+        /// socket is not watched). Default 15 s.
+        public var heartbeatInterval: Duration
+        /// The heartbeat: an SSE comment by default, `": hb\n\n"`.
+        public var heartbeatBytes: [UInt8]
+        /// How long ``HTTPServer/shutdown()`` waits for streams and running handlers before answering the
+        /// remaining handlers 503 and stopping. Default 3 s.
+        public var shutdownTimeout: Duration
+
+        public init(
+            host: String = "127.0.0.1",
+            port: UInt16 = 8080,
+            threadPoolSize: Int = 2,
+            connectionLimit: Int = 10_000,
+            connectionMemoryLimit: Int = 16 * 1024,
+            maxBodySize: Int = 1024 * 1024,
+            connectionTimeout: Duration = .seconds(60),
+            heartbeatInterval: Duration = .seconds(15),
+            heartbeatBytes: [UInt8] = Array(": hb\n\n".utf8),
+            shutdownTimeout: Duration = .seconds(3)
+        ) {
+            self.host = host
+            self.port = port
+            self.threadPoolSize = threadPoolSize
+            self.connectionLimit = connectionLimit
+            self.connectionMemoryLimit = connectionMemoryLimit
+            self.maxBodySize = maxBodySize
+            self.connectionTimeout = connectionTimeout
+            self.heartbeatInterval = heartbeatInterval
+            self.heartbeatBytes = heartbeatBytes
+            self.shutdownTimeout = shutdownTimeout
+        }
+    }
+
+    struct Running: Sendable {
+        var daemon: MHDDaemon
+        var port: UInt16
+        var heartbeat: Task<Void, Never>
+        /// The `struct cmhd_logger` handed to libmicrohttpd (freed after stop).
+        var logSink: UInt
+    }
+
+    enum Phase: Sendable {
+        case idle
+        case running(Running)
+        case stopping
+        case stopped
+    }
+
+    public let configuration: Configuration
+    let core: ServerCore
+    let phase = Mutex(Phase.idle)
+
+    /// - Parameters:
+    ///   - configuration: where to listen and the limits.
+    ///   - router: answers every request.
+    ///   - logger: gets one `info` line per request and libmicrohttpd's own messages at `debug`.
+    public init(configuration: Configuration = Configuration(), router: Router, logger: Logger) {
+        self.configuration = configuration
+        self.core = ServerCore(configuration: configuration, router: router, logger: logger)
+    }
+
+    /// The port the server is bound to (useful with port 0), or 0 when not running.
+    public var port: UInt16 {
+        phase.withLock { phase in
+            if case .running(let running) = phase { return running.port }
+            return 0
+        }
+    }
+
+    /// Streams currently being sent.
+    public var openStreamCount: Int { core.openStreamCount }
+
+    // MARK: - Start
+
+    /// Binds and starts serving on libmicrohttpd's threads.
+    /// - Throws: ``HTTPServerError`` `.bindFailed` when the address cannot be bound (port taken),
+    ///   `.invalidConfiguration` for a host that is not an IP literal, `.invalidState` if already started.
+    public func start() throws {
+        try phase.withLock { (phase: inout Phase) throws(HTTPServerError) in
+            guard case .idle = phase else { throw HTTPServerError(.invalidState, "the server was already started") }
+            phase = .running(try startDaemon())
+        }
+        core.logger.info(
+            "http server started", metadata: ["host": configuration.host, "port": String(self.port)])
+    }
+
+    private func startDaemon() throws(HTTPServerError) -> Running {
+        let configuration = self.configuration
+        guard configuration.threadPoolSize >= 1, configuration.connectionLimit >= 1,
+            configuration.connectionMemoryLimit >= 4096, configuration.maxBodySize >= 0,
+            configuration.heartbeatInterval > .zero
+        else {
+            throw HTTPServerError(.invalidConfiguration, "limits must be positive (memory limit at least 4096)")
+        }
+        var address = try SocketAddress(host: configuration.host, port: configuration.port)
+
+        var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        flags |= MHD_USE_ERROR_LOG.rawValue  // routed to `logger` at debug level, never to stderr
+        if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+        let timeoutSeconds = max(1, Int(configuration.connectionTimeout.components.seconds))
+
+        let coreRaw = Unmanaged.passRetained(core).toOpaque()
+        let sink = UnsafeMutablePointer<cmhd_logger>.allocate(capacity: 1)
+        sink.initialize(to: cmhd_logger(fn: mhdLogSink, cls: coreRaw))
+
+        let daemon = address.withSockAddr { sockaddr -> OpaquePointer? in
+            var options: [MHD_OptionItem] = [
+                MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: sockaddr),
+                MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
+                MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: timeoutSeconds, ptr_value: nil),
+            ]
+            if configuration.threadPoolSize > 1 {
+                options.append(
+                    MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threadPoolSize, ptr_value: nil))
+            }
+            options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
+            return options.withUnsafeMutableBufferPointer { buffer in
+                cmhd_start_daemon(
+                    UInt32(flags), configuration.port, mhdAccessHandler, coreRaw, mhdRequestCompleted, coreRaw, sink,
+                    buffer.baseAddress)
+            }
+        }
+        guard let daemon else {
+            let failure = errno
+            Unmanaged<ServerCore>.fromOpaque(coreRaw).release()
+            sink.deinitialize(count: 1)
+            sink.deallocate()
+            let detail = core.state.withLock { $0.lastLibraryMessage }
+            let reason = failure == EADDRINUSE ? " (address already in use)" : ""
+            throw HTTPServerError(
+                .bindFailed, "could not listen on \(configuration.host):\(configuration.port)\(reason)", detail: detail)
+        }
+
+        let interval = configuration.heartbeatInterval
+        let heartbeatBytes = configuration.heartbeatBytes
+        let core = self.core
+        let heartbeat = Task.detached {
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }
+                core.heartbeat(heartbeatBytes)
+            }
+        }
+        return Running(
+            daemon: MHDDaemon(daemon), port: cmhd_daemon_port(daemon), heartbeat: heartbeat,
+            logSink: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(sink))))
+    }
+
+    // MARK: - Run and shut down
+
+    /// Starts the server, waits until the calling task is cancelled (the service group's graceful shutdown), then
+    /// shuts down gracefully.
+    public func run() async throws {
+        try start()
+        let (wakeUp, signal) = AsyncStream<Void>.makeStream()
+        await withTaskCancellationHandler {
+            for await _ in wakeUp {}
+        } onCancel: {
+            signal.finish()
+        }
+        await shutdown()
+    }
+
+    /// Stops gracefully: stops accepting connections, finishes every open stream (clients reconnect elsewhere),
+    /// waits until streams and running handlers are done (at most ``Configuration/shutdownTimeout``; handlers still
+    /// running then are answered 503), then stops the daemon. Returns at once if the server is not running; a
+    /// concurrent second call waits for the first.
+    public func shutdown() async {
+        let running = phase.withLock { phase -> Running? in
+            guard case .running(let running) = phase else { return nil }
+            phase = .stopping
+            return running
+        }
+        guard let running else {
+            while case .stopping = phase.withLock({ $0 }) { await Self.pause(.milliseconds(10)) }
+            return
+        }
+        let logger = core.logger
+        let daemon = running.daemon.pointer
+        let listenSocket = MHD_quiesce_daemon(daemon)
+        logger.info("http server shutting down", metadata: ["open_streams": String(core.openStreamCount)])
+        core.beginDraining()
+
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.shutdownTimeout
+        while !core.isDrained, clock.now < deadline { await Self.pause(.milliseconds(5)) }
+        if core.parkedRequestCount > 0 {
+            logger.warning(
+                "handlers still running at shutdown, answering 503",
+                metadata: ["count": String(core.parkedRequestCount)])
+            core.abandonHandlers()
+            // Give the 503s a moment to go out; the connections must at least be resumed before stopping.
+            let graceEnd = clock.now + .seconds(1)
+            while core.pendingRequestCount > 0, clock.now < graceEnd { await Self.pause(.milliseconds(5)) }
+        }
+        running.heartbeat.cancel()
+
+        let sink = UnsafeMutablePointer<cmhd_logger>(bitPattern: running.logSink)
+        if core.parkedRequestCount > 0 {
+            // Stopping with suspended connections is undefined behaviour in libmicrohttpd: leak the daemon instead.
+            logger.critical("http server could not drain; daemon left running without a listener")
+        } else {
+            MHD_stop_daemon(daemon)
+            if listenSocket >= 0 { close(listenSocket) }
+            Unmanaged.passUnretained(core).release()
+            sink?.deinitialize(count: 1)
+            sink?.deallocate()
+        }
+        phase.withLock { $0 = .stopped }
+        logger.info("http server stopped")
+    }
+
+    /// Sleeps without throwing (shutdown must finish even when its task was cancelled).
+    private static func pause(_ duration: Duration) async {
+        do {
+            try await Task.sleep(for: duration)
+        } catch {
+            usleep(UInt32(duration / .microseconds(1)))
+        }
+    }
+}
+
+/// An IPv4 or IPv6 socket address parsed from an IP literal.
+struct SocketAddress {
+    private var storage = sockaddr_storage()
+    let isIPv6: Bool
+
+    init(host: String, port: UInt16) throws(HTTPServerError) {
+        var v4 = sockaddr_in()
+        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = port.bigEndian
+            withUnsafeMutableBytes(of: &storage) { target in
+                withUnsafeBytes(of: v4) { target.copyMemory(from: $0) }
+            }
+            isIPv6 = false
+            return
+        }
+        var v6 = sockaddr_in6()
+        if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = port.bigEndian
+            withUnsafeMutableBytes(of: &storage) { target in
+                withUnsafeBytes(of: v6) { target.copyMemory(from: $0) }
+            }
+            isIPv6 = true
+            return
+        }
+        throw HTTPServerError(.invalidConfiguration, "host must be an IPv4 or IPv6 literal, got \(host)")
+    }
+
+    mutating func withSockAddr<Result>(_ body: (UnsafeMutableRawPointer) -> Result) -> Result {
+        withUnsafeMutableBytes(of: &storage) { body($0.baseAddress!) }
+    }
+}

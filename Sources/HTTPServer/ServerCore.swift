@@ -1,0 +1,295 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+
+/// The part of ``HTTPServer`` that libmicrohttpd's callbacks see (through an `Unmanaged` pointer).
+///
+/// Tracks what must be drained before the daemon may stop: open streams and requests whose connection is
+/// suspended while their handler runs (stopping libmicrohttpd with suspended connections is undefined behaviour).
+final class ServerCore: Sendable {
+    struct State {
+        var streams: [ObjectIdentifier: ResponseStream] = [:]
+        /// Requests from suspend until their response has been sent.
+        var handling: [ObjectIdentifier: RequestContext] = [:]
+        /// Set by shutdown: new streams end at once, responses carry `Connection: close`.
+        var draining = false
+        /// The last message libmicrohttpd logged (used to explain a failed start).
+        var lastLibraryMessage: String?
+    }
+
+    let configuration: HTTPServer.Configuration
+    let router: Router
+    let logger: Logger
+    let state = Mutex(State())
+
+    init(configuration: HTTPServer.Configuration, router: Router, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+    }
+
+    // MARK: - Access handler
+
+    /// One call of the access handler (on a libmicrohttpd thread). Never blocks and never runs handler code.
+    func handle(
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>,
+        context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let raw = context.pointee else {
+            // First call: headers are in. Only set up the context (answering now would cost keep-alive), unless the
+            // declared body is too large: refuse it before libmicrohttpd sends `100 Continue`.
+            let request = RequestContext(
+                method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url),
+                id: Self.makeRequestID(), connection: MHDConnection(connection))
+            context.pointee = Unmanaged.passRetained(request).toOpaque()
+            if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
+                let length = UInt64(String(cString: declared)), length > UInt64(configuration.maxBodySize)
+            {
+                request.markResponded()
+                return queue(bodyTooLarge(), route: nil, for: request, on: connection)
+            }
+            return .YES
+        }
+        let request = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
+
+        if uploadDataSize.pointee > 0 {
+            let piece = UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee)
+            uploadDataSize.pointee = 0
+            guard request.appendBody(piece, limit: configuration.maxBodySize) else {
+                // A chunked body grew past the limit: a response cannot be queued mid-upload, so close.
+                request.markResponded()
+                logRequest(request, route: nil, status: 413, note: "body too large, connection closed")
+                return .NO
+            }
+            return .YES
+        }
+
+        switch request.nextStep() {
+        case .wait:
+            return .YES
+        case .startHandler(let body):
+            let httpRequest = makeRequest(request, body: body, connection: connection)
+            state.withLock { $0.handling[ObjectIdentifier(request)] = request }
+            // Suspend before the task exists, so its resume always finds a suspended connection.
+            MHD_suspend_connection(connection)
+            var requestLogger = logger
+            requestLogger[metadataKey: "request.id"] = request.id
+            let router = self.router
+            Task { [requestLogger] in
+                let (response, route) = await router.route(httpRequest, logger: requestLogger)
+                request.complete(with: response, route: route)
+            }
+            return .YES
+        case .respond(let response, let route):
+            // Stays in `handling` until completed: shutdown waits until the response is actually sent.
+            return queue(response, route: route, for: request, on: connection)
+        }
+    }
+
+    private func bodyTooLarge() -> HTTPResponse {
+        HTTPError(
+            413, code: "payload_too_large", message: "The request body exceeds \(configuration.maxBodySize) bytes."
+        ).response()
+    }
+
+    /// Builds the router's view of the request (on libmicrohttpd's thread, before suspending).
+    private func makeRequest(_ context: RequestContext, body: [UInt8], connection: OpaquePointer) -> HTTPRequest {
+        var headerPairs: [(name: String, value: String)] = []
+        _ = withUnsafeMutablePointer(to: &headerPairs) {
+            MHD_get_connection_values(connection, .HEADER_KIND, mhdCollectPairs, $0)
+        }
+        var queryPairs: [(name: String, value: String)] = []
+        _ = withUnsafeMutablePointer(to: &queryPairs) {
+            MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, mhdCollectPairs, $0)
+        }
+        var query: [String: String] = [:]
+        for pair in queryPairs { query[pair.name] = pair.value }
+
+        var address = [CChar](repeating: 0, count: 64)
+        let known = cmhd_client_address(connection, &address, address.count) == 1
+        let remoteAddress = known ? address.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : nil
+
+        return HTTPRequest(
+            method: context.method, path: context.path, query: query, headers: HTTPHeaders(headerPairs), body: body,
+            remoteAddress: remoteAddress, id: context.id)
+    }
+
+    /// `MHD_OPTION_NOTIFY_COMPLETED`: the response was sent (or the connection failed).
+    func requestCompleted(_ request: RequestContext) {
+        state.withLock { _ = $0.handling.removeValue(forKey: ObjectIdentifier(request)) }
+    }
+
+    // MARK: - Responses
+
+    /// Turns `response` into a libmicrohttpd response and queues it. Logs the request.
+    private func queue(
+        _ response: HTTPResponse, route: String?, for request: RequestContext, on connection: OpaquePointer
+    ) -> MHD_Result {
+        var response = response
+        if !(100...599).contains(response.status) {
+            logger.error(
+                "handler returned an invalid status",
+                metadata: ["request.id": request.id, "status": "\(response.status)"])
+            response = HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+        }
+        let draining = state.withLock { $0.draining }
+
+        var mhdResponse: OpaquePointer?
+        switch response.body {
+        case .bytes(let bytes):
+            mhdResponse = Self.bufferResponse(bytes)
+        case .stream(let stream):
+            if request.method == .head {
+                // HEAD gets GET's headers and no body: the stream is never sent.
+                stream.markEnded()
+                mhdResponse = Self.bufferResponse([])
+            } else if let created = attachStream(stream, to: connection, draining: draining) {
+                mhdResponse = created
+            } else {
+                logger.error(
+                    "stream response could not be sent (already used?)", metadata: ["request.id": request.id])
+                response = HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+                mhdResponse = Self.bufferResponse(response.bodyBytes)
+            }
+        }
+        do {
+            let mhdResponse = try MHD.check(mhdResponse, "MHD_create_response")
+            defer { MHD_destroy_response(mhdResponse) }
+            for (name, value) in response.headers {
+                // libmicrohttpd computes framing itself, and refuses names or values with CR/LF (header injection).
+                let lowered = name.lowercased()
+                if lowered == "content-length" || lowered == "transfer-encoding" { continue }
+                do {
+                    try MHD.check(MHD_add_response_header(mhdResponse, name, value), "MHD_add_response_header")
+                } catch {
+                    logger.warning(
+                        "dropped an invalid response header", metadata: ["request.id": request.id, "name": name])
+                }
+            }
+            try MHD.check(MHD_add_response_header(mhdResponse, "X-Request-Id", request.id), "add X-Request-Id")
+            if draining { try MHD.check(MHD_add_response_header(mhdResponse, "Connection", "close"), "add Connection") }
+            try MHD.check(MHD_queue_response(connection, UInt32(response.status), mhdResponse), "MHD_queue_response")
+            logRequest(request, route: route, status: response.status, note: nil)
+            return .YES
+        } catch {
+            logger.error(
+                "could not send a response", metadata: ["request.id": request.id, "error": String(reflecting: error)])
+            logRequest(request, route: route, status: response.status, note: "response failed, connection closed")
+            return .NO
+        }
+    }
+
+    private static func bufferResponse(_ bytes: [UInt8]) -> OpaquePointer? {
+        bytes.withUnsafeBytes { buffer in
+            MHD_create_response_from_buffer(
+                buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), .RESPMEM_MUST_COPY)
+        }
+    }
+
+    /// Registers `stream` as open on `connection` and wraps it in a content-reader response.
+    private func attachStream(_ stream: ResponseStream, to connection: OpaquePointer, draining: Bool)
+        -> OpaquePointer?
+    {
+        let id = ObjectIdentifier(stream)
+        let attached = stream.attach(to: MHDConnection(connection)) { [self] in
+            _ = state.withLock { $0.streams.removeValue(forKey: id) }
+        }
+        guard attached else { return nil }
+        state.withLock { $0.streams[id] = stream }
+        let cls = Unmanaged.passRetained(stream).toOpaque()
+        guard
+            let response = MHD_create_response_from_callback(
+                MHDConstants.sizeUnknown, Self.streamBlockSize, mhdStreamReader, cls, mhdStreamFree)
+        else {
+            Unmanaged<ResponseStream>.fromOpaque(cls).release()
+            stream.markEnded()
+            return nil
+        }
+        if draining { stream.finish() }
+        return response
+    }
+
+    /// libmicrohttpd allocates this much per stream response; server-sent events are small.
+    static let streamBlockSize = 1024
+
+    // MARK: - Streams and shutdown
+
+    var openStreamCount: Int { state.withLock { $0.streams.count } }
+
+    /// Writes `bytes` to every open stream that has nothing pending (one timer for all streams).
+    func heartbeat(_ bytes: [UInt8]) {
+        let streams = state.withLock { Array($0.streams.values) }
+        for stream in streams { stream.writeHeartbeat(bytes) }
+    }
+
+    /// Starts draining: finishes every open stream; later streams end as soon as they start.
+    func beginDraining() {
+        let streams = state.withLock { state -> [ResponseStream] in
+            state.draining = true
+            return Array(state.streams.values)
+        }
+        for stream in streams { stream.finish() }
+    }
+
+    /// True when no stream is open and no request is parked in a handler.
+    var isDrained: Bool { state.withLock { $0.streams.isEmpty && $0.handling.isEmpty } }
+
+    /// Requests whose response has not been sent yet.
+    var pendingRequestCount: Int { state.withLock { $0.handling.count } }
+
+    /// Requests whose connection is (or may still be) suspended: handler running, or resumed but not yet answered.
+    var parkedRequestCount: Int {
+        let requests = state.withLock { Array($0.handling.values) }
+        return requests.filter(\.isParked).count
+    }
+
+    /// Answers every request still inside its handler with 503, so its connection is resumed.
+    func abandonHandlers() {
+        let requests = state.withLock { Array($0.handling.values) }
+        let response = HTTPError(
+            503, code: "shutting_down", message: "The server is shutting down.", headers: ["Retry-After": "1"]
+        ).response()
+        for request in requests { request.complete(with: response, route: nil) }
+    }
+
+    // MARK: - Logging
+
+    func libraryLog(_ message: String) {
+        state.withLock { $0.lastLibraryMessage = message }
+        logger.debug("libmicrohttpd", metadata: ["detail": message])
+    }
+
+    /// One line per request: never the query string or the body (they may hold secrets).
+    private func logRequest(_ request: RequestContext, route: String?, status: Int, note: String?) {
+        let micros = (ContinuousClock.now - request.start) / .microseconds(1)
+        var metadata: Logger.Metadata = [
+            "method": request.method.rawValue,
+            "status": String(status),
+            "duration_ms": Self.milliseconds(fromMicroseconds: Int(micros)),
+            "request.id": request.id,
+        ]
+        if let route { metadata["route"] = route } else { metadata["path"] = request.path }
+        if let note { metadata["note"] = note }
+        logger.info("request", metadata: metadata)
+    }
+
+    static func milliseconds(fromMicroseconds micros: Int) -> String {
+        let fraction = String(micros % 1000)
+        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    /// 16 random hex digits.
+    static func makeRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension HTTPResponse {
+    var bodyBytes: [UInt8] {
+        if case .bytes(let bytes) = body { return bytes }
+        return []
+    }
+}

@@ -1,0 +1,125 @@
+/// One schema change, applied once and recorded in `clpr_schema_migrations`.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    /// Parameter-free DDL, run in the same transaction as the version record.
+    var sql: String
+}
+
+extension Migration {
+    /// Every migration in order. Append only: never edit or renumber one that has shipped.
+    static let all: [Migration] = [seedTables, clprTables]
+
+    /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
+    /// PostgreSQL system of record unchanged.
+    static let seedTables = Migration(
+        version: 1, name: "seed_tables",
+        sql: """
+            CREATE TABLE IF NOT EXISTS clpr_users (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                universal_id TEXT,
+                unified_id TEXT NOT NULL UNIQUE,
+                phone TEXT,
+                created_at TEXT,
+                updated_at TEXT
+            );
+            CREATE TABLE IF NOT EXISTS clpr_user_accounts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES clpr_users(id),
+                channel TEXT NOT NULL,
+                channel_user_id TEXT NOT NULL,
+                UNIQUE (channel, channel_user_id)
+            );
+            CREATE TABLE IF NOT EXISTS clpr_claims (
+                id TEXT PRIMARY KEY,
+                session_token TEXT UNIQUE,
+                unified_id TEXT,
+                telegram_id INTEGER,
+                channel TEXT,
+                user_id INTEGER,
+                type_code TEXT,
+                status_code TEXT,
+                policy_number TEXT,
+                payload TEXT,
+                is_confirmed INTEGER,
+                created_at TEXT,
+                updated_at TEXT,
+                expires_at TEXT
+            );
+            CREATE TABLE IF NOT EXISTS clpr_users_tg (
+                telegram_id INTEGER PRIMARY KEY,
+                unified_id TEXT,
+                phone_number TEXT,
+                first_name_tg TEXT,
+                last_name_tg TEXT,
+                username TEXT,
+                language_code TEXT,
+                is_premium INTEGER,
+                first_name TEXT,
+                last_name TEXT,
+                middle_name TEXT,
+                birth_date TEXT
+            );
+            CREATE TABLE IF NOT EXISTS clpr_claim_documents (
+                id TEXT PRIMARY KEY,
+                claim_id TEXT,
+                field_name TEXT,
+                file_id TEXT,
+                uploaded_at TEXT,
+                file_name TEXT,
+                original_file_name TEXT
+            );
+            CREATE TABLE IF NOT EXISTS clpr_documents (
+                id TEXT PRIMARY KEY,
+                source TEXT,
+                content TEXT,
+                metadata TEXT,
+                created_at TEXT
+            );
+            """)
+
+    /// clpr's additions: submission bookkeeping on claims, the draft-lookup index, sessions, login codes,
+    /// received plans and dead letters.
+    static let clprTables = Migration(
+        version: 2, name: "clpr_sessions_codes_plans",
+        sql: """
+            ALTER TABLE clpr_claims ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE clpr_claims ADD COLUMN submission_id TEXT;
+            ALTER TABLE clpr_claims ADD COLUMN submitted_revision INTEGER;
+            ALTER TABLE clpr_claims ADD COLUMN submitted_at TEXT;
+            CREATE INDEX clpr_claims_unified_status_updated
+                ON clpr_claims (unified_id, status_code, updated_at DESC);
+            CREATE TABLE clpr_sessions (
+                token_hash TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL,
+                unified_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            );
+            CREATE TABLE clpr_login_codes (
+                phone TEXT PRIMARY KEY,
+                code_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                failed_attempts INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE clpr_claim_plans (
+                session_token TEXT NOT NULL,
+                submission_id TEXT NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('ready', 'failed')),
+                plan TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (session_token, submission_id)
+            );
+            CREATE TABLE clpr_plan_dead_letters (
+                id INTEGER PRIMARY KEY,
+                channel TEXT,
+                payload BLOB,
+                reason TEXT,
+                received_at TEXT
+            );
+            """)
+}

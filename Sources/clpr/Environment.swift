@@ -1,0 +1,86 @@
+import App
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads `CLPR_*` variables once, here and nowhere else.
+enum Environment {
+    struct InvalidValue: Error, CustomStringConvertible {
+        var variable: String
+        var value: String
+        var expected: String
+        var description: String { "\(variable)=\(value.prefix(80)) is not usable: expected \(expected)" }
+    }
+
+    static let documentation = """
+          CLPR_HOST               address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+          CLPR_PORT               port (default 8080; 0 = any free port)
+          CLPR_DATA_DIR           SQLite database, secret key and files (default ./data)
+          CLPR_WEB_DIR            the browser app (default ./web)
+          CLPR_PUBLIC_URL         public URL; https:// makes cookies Secure (default unset)
+          CLPR_PLANNER            builtin | none (default builtin)
+          CLPR_PLANNER_DELAY_MS   built-in planner's delay (default 1500)
+          CLPR_PLAN_TIMEOUT_S     seconds a submission waits for its plan (default 60)
+          CLPR_SSE_HEARTBEAT_S    heartbeat interval on streams (default 15)
+          CLPR_MAX_BODY_BYTES     request body limit (default 1048576)
+          CLPR_OTP_RESEND_S       seconds before a new code may be sent (default 60)
+          CLPR_HTTP_THREADS       HTTP worker threads (default 2)
+          CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
+        """
+
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "="), text.hasPrefix("CLPR_") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    static func configuration(from env: [String: String]) throws -> Application.Configuration {
+        var config = Application.Configuration()
+        func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = env[name], !text.isEmpty else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw InvalidValue(variable: name, value: text, expected: "an integer in \(range)")
+            }
+            return value
+        }
+        if let host = env["CLPR_HOST"], !host.isEmpty { config.host = host }
+        if let port = try int("CLPR_PORT", 0...65535) { config.port = UInt16(port) }
+        if let dir = env["CLPR_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
+        if let dir = env["CLPR_WEB_DIR"], !dir.isEmpty { config.webDirectory = dir }
+        if let url = env["CLPR_PUBLIC_URL"], !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw InvalidValue(variable: "CLPR_PUBLIC_URL", value: url, expected: "an http:// or https:// URL")
+            }
+            config.publicURL = url
+        }
+        if let planner = env["CLPR_PLANNER"], !planner.isEmpty {
+            guard let kind = Application.Configuration.PlannerKind(rawValue: planner) else {
+                throw InvalidValue(variable: "CLPR_PLANNER", value: planner, expected: "builtin or none")
+            }
+            config.planner = kind
+        }
+        if let ms = try int("CLPR_PLANNER_DELAY_MS", 0...600_000) { config.plannerDelay = .milliseconds(ms) }
+        if let s = try int("CLPR_PLAN_TIMEOUT_S", 1...86_400) { config.planTimeout = .seconds(s) }
+        if let s = try int("CLPR_SSE_HEARTBEAT_S", 1...300) { config.heartbeatInterval = .seconds(s) }
+        if let bytes = try int("CLPR_MAX_BODY_BYTES", 1024...(1 << 30)) { config.maxBodySize = bytes }
+        if let s = try int("CLPR_OTP_RESEND_S", 0...3600) { config.loginCodePolicy.resendAfter = .seconds(s) }
+        if let n = try int("CLPR_HTTP_THREADS", 1...64) { config.httpThreads = n }
+        if let level = env["CLPR_LOG_LEVEL"], !level.isEmpty {
+            guard Logger.Level(name: level) != nil else {
+                throw InvalidValue(
+                    variable: "CLPR_LOG_LEVEL", value: level, expected: "trace, debug, info, notice, warning or error")
+            }
+            config.logLevel = level
+        }
+        return config
+    }
+}

@@ -1,0 +1,178 @@
+import Logging
+import Synchronization
+import Testing
+
+@testable import HTTPServer
+
+@Suite struct ResponseStreamTests {
+    /// Hands each new stream to the test.
+    final class Streams: Sendable {
+        private let streams = Mutex<[ResponseStream]>([])
+        func add(_ stream: ResponseStream) { streams.withLock { $0.append(stream) } }
+        var all: [ResponseStream] { streams.withLock { $0 } }
+    }
+
+    static func makeRouter(_ streams: Streams, closes: Counter) -> Router {
+        var router = Router()
+        router.get("/events") { _ in
+            let stream = ResponseStream()
+            stream.write(Array("data: before\n\n".utf8))
+            stream.onClose { closes.increment() }
+            streams.add(stream)
+            Task {
+                try? await Task.sleep(for: .milliseconds(50))
+                stream.write(Array("data: after\n\n".utf8))
+            }
+            return HTTPResponse(
+                status: 200, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache"],
+                body: .stream(stream))
+        }
+        return router
+    }
+
+    static func configuration(heartbeat: Duration = .seconds(15)) -> HTTPServer.Configuration {
+        var configuration = HTTPServer.Configuration(port: 0)
+        configuration.heartbeatInterval = heartbeat
+        return configuration
+    }
+
+    @Test func bytesBeforeAndAfterReturnArriveInOrderAndFinishEnds() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(Self.makeRouter(streams, closes: closes), configuration: Self.configuration()) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try await client.readHead()
+            #expect(head.status == 200)
+            #expect(head[header: "Content-Type"] == "text/event-stream")
+            #expect(head[header: "Transfer-Encoding"] == "chunked")
+            #expect(head[header: "Content-Encoding"] == nil)
+            #expect(head[header: "X-Request-Id"]?.count == 16)
+
+            let text = await client.readUntil("data: after")
+            let before = try #require(text.range(of: "data: before"))
+            let after = try #require(text.range(of: "data: after"))
+            #expect(before.upperBound <= after.lowerBound)
+            #expect(server.openStreamCount == 1)
+
+            let stream = try #require(streams.all.first)
+            #expect(stream.isOpen)
+            stream.write(Array("data: last\n\n".utf8))
+            stream.finish()
+            #expect(!stream.isOpen)
+            #expect(!stream.write(Array("data: dropped\n\n".utf8)))
+            let tail = await client.readUntil("0\r\n\r\n")
+            #expect(tail.contains("data: last"))
+            #expect(!tail.contains("dropped"))
+            #expect(await eventually { closes.count == 1 && server.openStreamCount == 0 })
+
+            // The connection survives the stream (keep-alive) and onClose after the end runs at once.
+            let late = Counter()
+            stream.onClose { late.increment() }
+            #expect(late.count == 1)
+        }
+        #expect(closes.count == 1)
+    }
+
+    @Test func heartbeatsArrive() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(
+            Self.makeRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(200))
+        ) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = try await client.readHead()
+            let text = await client.readUntil(": hb\n\n", timeout: .seconds(3))
+            #expect(text.contains(": hb\n\n"))
+        }
+    }
+
+    @Test func clientDisconnectFiresOnCloseWithinTwoHeartbeats() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(
+            Self.makeRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(200))
+        ) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = try await client.readHead()
+            await client.readUntil("data: after")
+            #expect(server.openStreamCount == 1)
+            client.abort()
+            #expect(await eventually(timeout: .seconds(2)) { closes.count == 1 })
+            #expect(await eventually { server.openStreamCount == 0 })
+            #expect(streams.all.first?.isOpen == false)
+        }
+    }
+
+    @Test func gracefulShutdownEndsOpenStreams() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        let server = HTTPServer(
+            configuration: Self.configuration(), router: Self.makeRouter(streams, closes: closes),
+            logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        try server.start()
+        let clients = try (0..<3).map { _ in try TestClient(port: server.port) }
+        for client in clients {
+            try await client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = try await client.readHead()
+            await client.readUntil("data: after")
+        }
+        #expect(server.openStreamCount == 3)
+
+        let start = ContinuousClock.now
+        await server.shutdown()
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(closes.count == 3)
+        #expect(server.openStreamCount == 0)
+        for client in clients {
+            #expect(await client.readUntil("0\r\n\r\n", timeout: .seconds(1)).contains("0\r\n\r\n"))
+            #expect(await client.waitForClose(timeout: .seconds(1)))
+        }
+        #expect(server.port == 0)
+        await server.shutdown()  // a second call is harmless
+    }
+
+    @Test func streamWrittenAndFinishedBeforeReturnIsSentWhole() async throws {
+        var router = Router()
+        router.get("/done") { _ in
+            let stream = ResponseStream()
+            stream.write(Array("one ".utf8))
+            stream.write(Array("two".utf8))
+            stream.finish()
+            return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: .stream(stream))
+        }
+        try await withServer(router) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /done HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.text == "one two")
+            #expect(await eventually { server.openStreamCount == 0 })
+        }
+    }
+
+    @Test func headOfAStreamSendsHeadersOnlyAndClosesTheStream() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(Self.makeRouter(streams, closes: closes)) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try await client.readResponse(head: true)
+            #expect(head.status == 200)
+            #expect(head[header: "Content-Type"] == "text/event-stream")
+            #expect(await eventually { closes.count == 1 })
+            #expect(server.openStreamCount == 0)
+        }
+    }
+
+    @Test func unsentStreamStillFiresOnClose() {
+        let closes = Counter()
+        do {
+            let stream = ResponseStream()
+            stream.onClose { closes.increment() }
+            stream.write([1, 2, 3])
+        }
+        #expect(closes.count == 1)
+    }
+}

@@ -1,0 +1,113 @@
+import Logging
+import Testing
+
+@testable import HTTPServer
+
+@Suite struct RouterTests {
+    struct Boom: Error {}
+
+    static func makeRouter() -> Router {
+        var router = Router()
+        router.get("/api/v1/claims/:claim_id/draft") { request in
+            .text("draft \(request.parameters["claim_id"] ?? "?")")
+        }
+        router.post("/api/v1/claims") { _ in .text("created", status: 201) }
+        router.get("/static/*path") { request in .text("rest=\(request.parameters["path"] ?? "nil")") }
+        router.get("/teapot") { _ in throw HTTPError(418, code: "teapot", message: "I am a teapot", field: "pot") }
+        router.get("/boom") { _ in throw Boom() }
+        return router
+    }
+
+    @Test func matchesParameters() {
+        let router = Self.makeRouter()
+        guard case .found(let route, let parameters) = router.match(method: .get, path: "/api/v1/claims/42/draft")
+        else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route.pattern == "/api/v1/claims/:claim_id/draft")
+        #expect(parameters == ["claim_id": "42"])
+    }
+
+    @Test func parameterNeedsASegment() {
+        let router = Self.makeRouter()
+        guard case .notFound = router.match(method: .get, path: "/api/v1/claims//draft") else {
+            Issue.record("an empty segment must not bind a parameter")
+            return
+        }
+    }
+
+    @Test func matchesRest() {
+        let router = Self.makeRouter()
+        guard case .found(_, let deep) = router.match(method: .get, path: "/static/a/b/c.js") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(deep["path"] == "a/b/c.js")
+        guard case .found(_, let empty) = router.match(method: .get, path: "/static") else {
+            Issue.record("rest must match an empty remainder")
+            return
+        }
+        #expect(empty["path"] == "")
+    }
+
+    @Test func unknownPathIs404() async {
+        let router = Self.makeRouter()
+        let response = await router.respond(
+            to: HTTPRequest(method: .get, path: "/nope"), logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        #expect(response.status == 404)
+        #expect(response.headers["Content-Type"] == "application/json; charset=utf-8")
+    }
+
+    @Test func wrongMethodIs405WithAllow() async {
+        let router = Self.makeRouter()
+        let response = await router.respond(
+            to: HTTPRequest(method: .delete, path: "/api/v1/claims"),
+            logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        #expect(response.status == 405)
+        #expect(response.headers["Allow"] == "POST")
+    }
+
+    @Test func headIsRoutedToGet() async {
+        let router = Self.makeRouter()
+        guard case .found(let route, _) = router.match(method: .head, path: "/api/v1/claims/7/draft") else {
+            Issue.record("HEAD must use the GET route")
+            return
+        }
+        #expect(route.method == .get)
+    }
+
+    @Test func httpErrorBecomesItsResponse() async {
+        let router = Self.makeRouter()
+        let response = await router.respond(
+            to: HTTPRequest(method: .get, path: "/teapot"), logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        #expect(response.status == 418)
+        #expect(
+            String(decoding: response.bodyBytes, as: UTF8.self)
+                == #"{"error":{"code":"teapot","message":"I am a teapot","field":"pot"}}"#)
+    }
+
+    @Test func unknownErrorIsGeneric500AndLogged() async throws {
+        let router = Self.makeRouter()
+        let logs = InMemoryLogHandler()
+        let response = await router.respond(
+            to: HTTPRequest(method: .get, path: "/boom", id: "abc"), logger: Logger(label: "t", handler: logs))
+        #expect(response.status == 500)
+        #expect(!String(decoding: response.bodyBytes, as: UTF8.self).contains("Boom"))
+        let entry = try #require(logs.entries.first(where: { $0.level == .error }))
+        #expect(entry.metadata["request.id"] == "abc")
+        #expect(entry.metadata["error"]?.contains("Boom") == true)
+    }
+
+    @Test func cookiesAreParsed() {
+        let request = HTTPRequest(
+            method: .get, path: "/",
+            headers: HTTPHeaders([("Cookie", "session=abc123; theme=dark"), ("cookie", "session=ignored; lang=en")]))
+        #expect(request.cookies == ["session": "abc123", "theme": "dark", "lang": "en"])
+    }
+
+    @Test func cookieWithoutValueIsSkippedAndEqualsInValueKept() {
+        let request = HTTPRequest(method: .get, path: "/", headers: ["Cookie": "flag; token=a=b=="])
+        #expect(request.cookies == ["token": "a=b=="])
+    }
+}
