@@ -51,6 +51,9 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
             national = digits.dropFirst()  // the domestic trunk prefix: 8 916 … = +7 916 …
         case 11:
             throw .unsupportedCountry
+        case 10 where !plusSeen && digits.hasPrefix("89"):
+            // No Russian code starts with 89: this is "8 9xx…" (a mobile with the trunk prefix) missing a digit.
+            throw .wrongLength
         case 10 where !plusSeen:
             national = Substring(digits)
         case 10:

@@ -1,0 +1,105 @@
+"""Fixtures for the real-browser suite: a clpr server on a free loopback port and a headless Chromium."""
+
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CODE_LINE = re.compile(r"one-time code for [^:]+: (\d{6})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `clpr serve` with its own data directory and captured log."""
+
+    def __init__(self, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data = tempfile.mkdtemp(prefix="clpr-browser-")
+        self.log_path = pathlib.Path(self.data) / "server.log"
+        binary = os.environ.get("CLPR_BINARY", str(ROOT / ".build/release/clpr"))
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CLPR_")},
+            "CLPR_PORT": str(self.port),
+            "CLPR_DATA_DIR": self.data,
+            "CLPR_WEB_DIR": str(ROOT / "web"),
+            "CLPR_OTP_RESEND_S": "1",
+            **env,
+        }
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([binary, "serve"], env=environment, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("clpr did not start: " + self.log_path.read_text())
+
+    def latest_code(self, timeout=10) -> str:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            codes = CODE_LINE.findall(self.log_path.read_text(encoding="utf-8"))
+            if codes:
+                return codes[-1]
+            time.sleep(0.1)
+        raise AssertionError("no one-time code in the server log")
+
+    def codes_seen(self) -> int:
+        return len(CODE_LINE.findall(self.log_path.read_text(encoding="utf-8")))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture
+def server_factory():
+    servers = []
+
+    def make(**env):
+        server = Server(**env)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--lang=ru-RU",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_window_size(1280, 900)
+    yield driver
+    driver.quit()
