@@ -33,7 +33,8 @@ let package = Package(
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
 
         // MARK: - Tests
-        .target(name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging"], path: "Sources/AppTesting"),
+        .target(
+            name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging"], path: "Sources/AppTesting"),
         .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),

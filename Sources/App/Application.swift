@@ -49,8 +49,10 @@ public final class Application: Sendable {
             store: store, identity: store, authenticator: authenticator, catalog: catalog, planner: planner,
             draftLifetime: configuration.draftLifetime, logger: logger.with(label: "clpr.claims"))
         AuthRoutes(
-            store: store, authenticator: authenticator, codeSender: LogCodeSender(logger: logger.with(label: "clpr.codes")),
-            policy: configuration.loginCodePolicy, codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
+            store: store, authenticator: authenticator,
+            codeSender: LogCodeSender(logger: logger.with(label: "clpr.codes")),
+            policy: configuration.loginCodePolicy,
+            codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
             logger: logger.with(label: "clpr.auth")
         ).register(in: &router)
         claimRoutes.register(in: &router)
@@ -103,7 +105,10 @@ public final class Application: Sendable {
             $0.append(Task.detached { await hub.run(interval: .milliseconds(250)) })
         }
         logger.notice(
-            "clpr listening", metadata: ["url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue])
+            "clpr listening",
+            metadata: [
+                "url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue,
+            ])
     }
 
     /// Graceful shutdown: stop accepting, end streams, stop background work, close storage.
@@ -127,7 +132,8 @@ enum RequestGuards {
         }
         guard let origin = request.headers["Origin"] else { return }
         let host = request.headers["Host"] ?? ""
-        let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(
+            String.init)
         guard origin != "null", originHost == host else {
             throw APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
         }
@@ -139,7 +145,8 @@ enum RequestGuards {
             response.headers.replace(
                 "Content-Security-Policy",
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-                    + "frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; object-src 'none'")
+                    + "frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+            )
         }
         response.headers.replace("X-Content-Type-Options", "nosniff")
         response.headers.replace("Referrer-Policy", "same-origin")

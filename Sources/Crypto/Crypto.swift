@@ -29,7 +29,8 @@ public enum Crypto {
             messageBytes.withUnsafeBufferPointer { m in
                 digest.withUnsafeMutableBufferPointer { out in
                     // HMAC() returns NULL only on allocation failure; an empty digest then fails every comparison.
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
+                    _ = HMAC(
+                        EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, out.baseAddress, &length)
                 }
             }
         }
@@ -109,7 +110,10 @@ public enum Crypto {
         var index = 0
         while index + 2 < bytes.count {
             let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            out += [
+                alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)],
+                alphabet[Int(n & 63)],
+            ]
             index += 3
         }
         let rest = bytes.count - index

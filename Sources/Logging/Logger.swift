@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// A structured logger with swift-log's surface (`label`, `logLevel`, metadata subscript, `debug/info/…`).
 ///

@@ -42,23 +42,23 @@ extension SQLiteStore {
         -> Claim
     {
         try await performTransaction("update claim") { connection in
-                guard let (stored, payload) = try Self.loadClaim(where: "id = ?", .text(id), connection) else {
-                    throw StoreError(.notFound, operation: "update claim")
-                }
-                var claim = stored
-                try change(&claim)
-                claim.id = id
-                let newPayload = try ClaimPayload.encode(claim, keepingUnknownKeysOf: payload)
-                try connection.execute(
-                    """
-                    UPDATE clpr_claims SET session_token = ?, unified_id = ?, telegram_id = ?, channel = ?,
-                        user_id = ?, type_code = ?, status_code = ?, policy_number = ?, payload = ?, is_confirmed = ?,
-                        created_at = ?, updated_at = ?, expires_at = ?, revision = ?, submission_id = ?,
-                        submitted_revision = ?, submitted_at = ?
-                    WHERE id = ?
-                    """,
-                    Self.mutableValues(of: claim, payload: newPayload) + [.text(id)], operation: "update claim")
-                return claim
+            guard let (stored, payload) = try Self.loadClaim(where: "id = ?", .text(id), connection) else {
+                throw StoreError(.notFound, operation: "update claim")
+            }
+            var claim = stored
+            try change(&claim)
+            claim.id = id
+            let newPayload = try ClaimPayload.encode(claim, keepingUnknownKeysOf: payload)
+            try connection.execute(
+                """
+                UPDATE clpr_claims SET session_token = ?, unified_id = ?, telegram_id = ?, channel = ?,
+                    user_id = ?, type_code = ?, status_code = ?, policy_number = ?, payload = ?, is_confirmed = ?,
+                    created_at = ?, updated_at = ?, expires_at = ?, revision = ?, submission_id = ?,
+                    submitted_revision = ?, submitted_at = ?
+                WHERE id = ?
+                """,
+                Self.mutableValues(of: claim, payload: newPayload) + [.text(id)], operation: "update claim")
+            return claim
         }
     }
 

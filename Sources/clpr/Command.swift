@@ -1,6 +1,7 @@
 import App
 import Dispatch
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -14,6 +15,9 @@ enum Command {
         Commands:
           serve     run the server (default)
           migrate   create or upgrade the database schema, then exit
+          bench-seed --count N --tokens-file FILE
+                    create N submitted claims, each with its own signed-in session, and write
+                    TOKEN<TAB>COOKIE lines for bench/loadgen.py --tokens-file (load tests only)
           help      show this text
 
         Environment (all optional; unset means the embedded default):
@@ -45,10 +49,55 @@ enum Command {
                 printError("clpr: \(error)")
                 return 1
             }
+        case "bench-seed":
+            return benchSeed(Array(arguments.dropFirst()), configuration: configuration)
         default:
             printError("clpr: unknown command '\(command)'\n\n\(usage)")
             return 2
         }
+    }
+
+    static func benchSeed(_ arguments: [String], configuration: Application.Configuration) -> Int32 {
+        var count: Int?
+        var path: String?
+        var index = 0
+        while index + 1 < arguments.count {
+            switch arguments[index] {
+            case "--count": count = Int(arguments[index + 1])
+            case "--tokens-file": path = arguments[index + 1]
+            default: break
+            }
+            index += 2
+        }
+        guard let count, count > 0, count <= 1_000_000, let path else {
+            printError("clpr: usage: clpr bench-seed --count N --tokens-file FILE")
+            return 2
+        }
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        Task.detached {
+            do {
+                let lines = try await BenchSeeder.seed(count: count, configuration: configuration)
+                result.set(lines.joined(separator: "\n") + "\n", nil)
+            } catch {
+                result.set(nil, "\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        guard let text = result.text else {
+            printError("clpr: bench-seed failed: \(result.error ?? "unknown error")")
+            return 1
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)  // the file holds live session cookies
+        guard fd >= 0 else {
+            printError("clpr: cannot write \(path)")
+            return 1
+        }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        return written == bytes.count ? 0 : 1
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
@@ -85,4 +134,14 @@ enum Command {
         var bytes = Array((text + "\n").utf8)
         bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
+}
+
+/// Carries a detached task's result back to the synchronous command.
+private final class ResultBox: Sendable {
+    private let value = Mutex<(text: String?, error: String?)>((nil, nil))
+
+    var text: String? { value.withLock { $0.text } }
+    var error: String? { value.withLock { $0.error } }
+
+    func set(_ text: String?, _ error: String?) { value.withLock { $0 = (text, error) } }
 }

@@ -70,7 +70,8 @@ import Testing
     }
 
     @Test func missingFieldIsNamed() {
-        let payload = #"{"version":1,"session_token":"t","claim_id":"c","submission_id":"s","type_code":"travel","summary":"x","fields":[],"required_documents":[],"next_steps":[]}"#
+        let payload =
+            #"{"version":1,"session_token":"t","claim_id":"c","submission_id":"s","type_code":"travel","summary":"x","fields":[],"required_documents":[],"next_steps":[]}"#
         #expect {
             try ClaimPlan.parse(Array(payload.utf8), sessionToken: "t")
         } throws: { ($0 as? PlanValidationError)?.message.contains("title") == true }

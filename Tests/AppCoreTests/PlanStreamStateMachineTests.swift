@@ -23,7 +23,8 @@ import Testing
 
     @Test func reconnectAfterTheTerminalEventGetsNoContent() {
         for id in ["s1", "s1:error", "s1:timeout"] {
-            let machine = PlanStreamStateMachine(submissionID: "s1", lastEventID: id, stored: ready, deadlinePassed: false)
+            let machine = PlanStreamStateMachine(
+                submissionID: "s1", lastEventID: id, stored: ready, deadlinePassed: false)
             #expect(machine.opening == .noContent)
         }
         let other = PlanStreamStateMachine(submissionID: "s2", lastEventID: "s1", stored: ready, deadlinePassed: false)

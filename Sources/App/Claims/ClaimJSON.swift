@@ -6,7 +6,8 @@ enum ClaimJSON {
     static func make(_ claim: Claim, catalog: ClaimCatalog) -> JSONValue {
         var answers: [String: JSONValue] = [:]
         for (key, value) in claim.answers { answers[key] = .string(value) }
-        let streamURL: JSONValue = claim.submissionID == nil ? .null : .string("/api/v1/claim-plan/\(claim.sessionToken)")
+        let streamURL: JSONValue =
+            claim.submissionID == nil ? .null : .string("/api/v1/claim-plan/\(claim.sessionToken)")
         return .object([
             "claim_id": .string(claim.id),
             "type_code": .string(claim.typeCode),

@@ -143,7 +143,8 @@ struct ClaimRoutes: Sendable {
         // A failed outcome is final for its submission: a retry after it needs a fresh submission id.
         let previousFailed: Bool
         if let current = existing.submissionID,
-            case .failed? = try await store.planRecord(sessionToken: existing.sessionToken, submissionID: current)?.outcome
+            case .failed? = try await store.planRecord(sessionToken: existing.sessionToken, submissionID: current)?
+                .outcome
         {
             previousFailed = true
         } else {
@@ -190,10 +191,12 @@ struct ClaimRoutes: Sendable {
             throw APIError(409, "not_a_draft", "Заявка уже отправлена")
         }
         guard existing.submissionID == body.submission_id else {
-            throw APIError(409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз", field: "submission_id")
+            throw APIError(
+                409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз", field: "submission_id")
         }
-        guard case .ready(let planJSON)? = try await store.planRecord(
-            sessionToken: existing.sessionToken, submissionID: body.submission_id)?.outcome
+        guard
+            case .ready(let planJSON)? = try await store.planRecord(
+                sessionToken: existing.sessionToken, submissionID: body.submission_id)?.outcome
         else {
             throw APIError(409, "plan_not_ready", "План заявки ещё не готов")
         }
@@ -245,7 +248,9 @@ struct ClaimRoutes: Sendable {
     }
 
     static func checkEditable(_ claim: Claim, revision: Int, catalog: ClaimCatalog) throws {
-        guard claim.status == .draft else { throw APIError(409, "not_a_draft", "Заявка уже отправлена, её нельзя изменить") }
+        guard claim.status == .draft else {
+            throw APIError(409, "not_a_draft", "Заявка уже отправлена, её нельзя изменить")
+        }
         guard claim.revision == revision else {
             throw APIError(
                 409, "revision_conflict", "Черновик изменён в другой вкладке или на другом устройстве",

@@ -16,7 +16,8 @@ struct ConfirmationPage: Sendable {
     @Sendable func render(_ request: HTTPRequest) async throws -> HTTPResponse {
         let session = try await authenticator.require(request)
         guard let render = request.query["render"], Self.isNonce(render) else {
-            throw APIError(400, "invalid_field", "Параметр render должен быть 16–64 шестнадцатеричных символа", field: "render")
+            throw APIError(
+                400, "invalid_field", "Параметр render должен быть 16–64 шестнадцатеричных символа", field: "render")
         }
         let claim = try await claims.ownedClaim(request.parameters["claim_id"], session: session)
         guard let submissionID = claim.submissionID,
@@ -38,7 +39,8 @@ struct ConfirmationPage: Sendable {
     }
 
     static func isNonce(_ text: String) -> Bool {
-        (16...64).contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        (16...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
     static func document(plan: ClaimPlan, claim: Claim, render: String, nonce: String, confirmed: Bool) -> String {

@@ -21,7 +21,8 @@ struct BuiltInPlannerService: Planner {
             }
             do {
                 try await bus.publish(
-                    PlanMessage(channel: PlanMessage.channel(for: claim.sessionToken), payload: Array(plan.jsonText().utf8)))
+                    PlanMessage(
+                        channel: PlanMessage.channel(for: claim.sessionToken), payload: Array(plan.jsonText().utf8)))
             } catch {
                 logger.error("plan publish failed", metadata: ["error": String(reflecting: error)])
             }

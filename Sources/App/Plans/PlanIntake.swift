@@ -40,7 +40,8 @@ struct PlanIntake: Sendable {
                 logger.warning("workflow reported an error", metadata: ["submission_id": submissionID, "error": text])
                 record = PlanRecord(
                     sessionToken: token, submissionID: submissionID,
-                    outcome: .failed(code: "workflow_error", message: "Не удалось подготовить заявку. Попробуйте ещё раз."),
+                    outcome: .failed(
+                        code: "workflow_error", message: "Не удалось подготовить заявку. Попробуйте ещё раз."),
                     receivedAt: now)
             }
         } catch {
@@ -66,7 +67,8 @@ struct PlanIntake: Sendable {
         case .duplicate:
             logger.debug("duplicate plan ignored", metadata: ["submission_id": record.submissionID])
         case .unknownToken:
-            logger.warning("plan for an unknown session token dropped", metadata: ["bytes": String(message.payload.count)])
+            logger.warning(
+                "plan for an unknown session token dropped", metadata: ["bytes": String(message.payload.count)])
         }
     }
 }

@@ -36,7 +36,8 @@ final class StreamHub: Sendable {
             let (opening, late) = phase.withLock { phase -> (PlanStreamStateMachine.Opening, ServerSentEvent?) in
                 guard case .registering(let buffer) = phase else { return (.noContent, nil) }
                 var machine = PlanStreamStateMachine(
-                    submissionID: submissionID, lastEventID: lastEventID, stored: stored, deadlinePassed: now >= deadline)
+                    submissionID: submissionID, lastEventID: lastEventID, stored: stored,
+                    deadlinePassed: now >= deadline)
                 var late: ServerSentEvent?
                 for item in buffer {
                     if case .sendAndFinish(let event) = machine.received(item.outcome, for: item.submissionID) {

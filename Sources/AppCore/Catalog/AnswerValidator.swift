@@ -133,7 +133,8 @@ public struct AnswerValidator: Sendable {
             guard let amount = Self.parseMoney(value) else { return "Введите сумму цифрами, например 12 345,67" }
             return rangeProblem(question, amount)
         case .select, .yesno:
-            let options = question.kind == .yesno ? [Question.Option("yes", "Да"), .init("no", "Нет")] : question.options
+            let options =
+                question.kind == .yesno ? [Question.Option("yes", "Да"), .init("no", "Нет")] : question.options
             return options.contains { $0.value == value } ? nil : "Выберите один из вариантов"
         case .phone:
             do {

@@ -6,7 +6,8 @@ public struct ClaimType: Sendable, Equatable {
     public var questions: [Question]
     public var documents: [RequiredDocument]
 
-    public init(code: String, title: String, description: String, questions: [Question], documents: [RequiredDocument]) {
+    public init(code: String, title: String, description: String, questions: [Question], documents: [RequiredDocument])
+    {
         self.code = code
         self.title = title
         self.description = description

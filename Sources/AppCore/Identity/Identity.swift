@@ -32,7 +32,8 @@ public struct Session: Sendable, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
 
-    public init(tokenHash: String, userID: Int64, unifiedID: String, channel: Channel, createdAt: Date, expiresAt: Date) {
+    public init(tokenHash: String, userID: Int64, unifiedID: String, channel: Channel, createdAt: Date, expiresAt: Date)
+    {
         self.tokenHash = tokenHash
         self.userID = userID
         self.unifiedID = unifiedID
