@@ -37,6 +37,7 @@ let package = Package(
             name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging"], path: "Sources/AppTesting"),
         .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "InProcessBusTests", dependencies: ["InProcessBus", "AppCore"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),
         .testTarget(name: "AppTests", dependencies: ["App", "AppCore", "AppTesting", "HTTPServer", "Logging"]),

@@ -124,7 +124,9 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
 
     /// Loads, changes and writes back the claim atomically; the `id` cannot change.
     /// - Throws: ``StoreError/Code/notFound`` if there is no such claim; what `change` throws (nothing written).
-    public func updateClaim(id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void) async throws -> Claim {
+    public func updateClaim(
+        id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void
+    ) async throws -> Claim {
         guard var claim = claimsByID[id] else { throw StoreError(.notFound, operation: "update claim") }
         try change(&claim)
         claim.id = id

@@ -15,6 +15,11 @@ public struct Router: Sendable {
         public var pattern: String
         let segments: [Segment]
         let handler: HTTPHandler
+
+        var isCatchAll: Bool {
+            if case .rest? = segments.last { return true }
+            return false
+        }
     }
 
     enum Segment: Sendable, Equatable {
@@ -59,17 +64,23 @@ public struct Router: Sendable {
         case notFound
     }
 
+    /// Routes without a `*rest` segment are tried first: a path that names a real route answers from it (its
+    /// handler, or 405 listing its methods) even when a catch-all such as `GET /*path` would also bind. A
+    /// catch-all only decides paths nothing else binds, and never turns them into 405s.
     public func match(method: HTTPMethod, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        var allowed: [HTTPMethod] = []
-        for route in routes {
-            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
-            if route.method == method || (method == .head && route.method == .get) {
-                return .found(route, parameters: parameters)
+        for catchAll in [false, true] {
+            var allowed: [HTTPMethod] = []
+            for route in routes where route.isCatchAll == catchAll {
+                guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+                if route.method == method || (method == .head && route.method == .get) {
+                    return .found(route, parameters: parameters)
+                }
+                if !catchAll && !allowed.contains(route.method) { allowed.append(route.method) }
             }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+            if !allowed.isEmpty { return .methodNotAllowed(allowed: allowed) }
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        return .notFound
     }
 
     static func bind(_ segments: [Segment], to parts: [String]) -> [String: String]? {

@@ -68,6 +68,23 @@ import Testing
         #expect(response.headers["Allow"] == "POST")
     }
 
+    @Test func catchAllDoesNotHideRealRoutesOrInvent405s() async {
+        var router = Router()
+        router.post("/api/v1/auth/logout") { _ in HTTPResponse(status: 204) }
+        router.get("/*path") { _ in .text("static") }
+        let logger = Logger(label: "t", handler: InMemoryLogHandler())
+        // A GET to a POST-only route is that route's 405, not a static-file lookup.
+        let wrongMethod = await router.respond(
+            to: HTTPRequest(method: .get, path: "/api/v1/auth/logout"), logger: logger)
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers["Allow"] == "POST")
+        // A POST to a path only the GET catch-all binds is 404, not "405, Allow: GET".
+        let unknown = await router.respond(to: HTTPRequest(method: .post, path: "/nope"), logger: logger)
+        #expect(unknown.status == 404)
+        let file = await router.respond(to: HTTPRequest(method: .get, path: "/app.js"), logger: logger)
+        #expect(file.status == 200)
+    }
+
     @Test func headIsRoutedToGet() async {
         let router = Self.makeRouter()
         guard case .found(let route, _) = router.match(method: .head, path: "/api/v1/claims/7/draft") else {
