@@ -1,3 +1,5 @@
+import Logging
+
 /// An HTTP method. Unknown methods are kept verbatim so the router can answer 405 (or 501) for them.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: String
@@ -167,22 +169,5 @@ extension HTTPHeaders {
     }
 }
 
-/// JSON string literal for `text` (quotes and escapes), used for small hand-built bodies.
-public func jsonQuote(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "<": out += "\\u003c"  // keeps the text inert if it ever lands inside HTML
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// JSON string literal for `text` (quotes and escapes, `<` too), used for small hand-built bodies.
+public func jsonQuote(_ text: String) -> String { JSONText.quote(text, escapingHTML: true) }

@@ -140,9 +140,12 @@ public final class InMemoryLogHandler: LogHandler {
     public var entries: [LogEntry] { entriesBox.withLock { $0 } }
 }
 
-/// Minimal JSON string escaping for log lines (no Foundation needed).
+/// JSON string literals without Foundation: log lines, small hand-built bodies, SSE event data.
 public enum JSONText {
-    public static func quote(_ text: String) -> String {
+    /// `text` as a quoted, escaped JSON string.
+    /// - Parameter escapingHTML: also writes `<` as `\u003c`, so the literal stays inert if it ever lands
+    ///   inside an HTML page or `<script>` (no `</script>` break-out).
+    public static func quote(_ text: String, escapingHTML: Bool = false) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -152,6 +155,7 @@ public enum JSONText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "<" where escapingHTML: out += "\\u003c"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

@@ -1,3 +1,5 @@
+import Logging
+
 /// One server-sent event.
 public struct ServerSentEvent: Sendable, Equatable {
     public var event: String
@@ -53,19 +55,7 @@ public enum PlanStreamEvent {
             data: "{\"message\":\(quote("План заявки не готов вовремя. Попробуйте ещё раз."))}")
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { JSONText.quote(text) }
 }
 
 /// The life of one claim-plan stream, free of I/O: what to send when it opens, when an outcome arrives and when
