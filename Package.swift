@@ -12,6 +12,7 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
@@ -23,12 +24,15 @@ let package = Package(
 
         // MARK: - Adapters
         .target(name: "SQLiteStore", dependencies: ["CSQLite", "AppCore"]),
+        .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),
 
         // MARK: - Application: wires ports to routes
         .target(
             name: "App",
-            dependencies: ["AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "InProcessBus"]
+            dependencies: [
+                "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
+            ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
 
@@ -40,6 +44,9 @@ let package = Package(
         .testTarget(name: "InProcessBusTests", dependencies: ["InProcessBus", "AppCore"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),
-        .testTarget(name: "AppTests", dependencies: ["App", "AppCore", "AppTesting", "HTTPServer", "Logging"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),
+        .testTarget(
+            name: "AppTests",
+            dependencies: ["App", "AppCore", "AppTesting", "HTTPServer", "Logging", "SQLiteStore", "PostgresStore"]),
     ]
 )

@@ -4,7 +4,6 @@ import FoundationEssentials
 import HTTPServer
 import InProcessBus
 import Logging
-import SQLiteStore
 import Synchronization
 
 /// The whole server: stores, plan bus, planner, plan intake, stream hub and HTTP, wired together.
@@ -15,7 +14,10 @@ import Synchronization
 public final class Application: Sendable {
     public let configuration: Configuration
     let logger: Logger
-    let store: SQLiteStore
+    /// The configured store (SQLite or PostgreSQL) and how to close it.
+    let database: Database
+    /// The store behind both ports.
+    let store: any IdentityStore & ClaimStore
     let bus: InProcessPlanBus
     let hub: StreamHub
     let server: HTTPServer
@@ -26,10 +28,17 @@ public final class Application: Sendable {
         self.configuration = configuration
         self.logger = logger
         try FileSystem.makeDirectory(configuration.dataDirectory)
-        let store = try SQLiteStore(
-            configuration: .init(location: .file(path: configuration.dataDirectory + "/clpr.sqlite3")))
-        try store.migrate()
-        let secret = try FileSystem.secretKey(at: configuration.dataDirectory + "/secret.key")
+        let staticFiles = try StaticFiles(root: configuration.webDirectory, logger: logger)
+        // Everything that can fail comes before the database opens, or closes it again.
+        let database = try Self.openDatabase(configuration, logger: logger)
+        let store = database.store
+        let secret: [UInt8]
+        do {
+            secret = try FileSystem.secretKey(at: configuration.dataDirectory + "/secret.key")
+        } catch {
+            database.close()
+            throw error
+        }
         let bus = InProcessPlanBus()
         let hub = StreamHub()
         let catalog = ClaimCatalog.standard
@@ -62,7 +71,6 @@ public final class Application: Sendable {
             logger: logger.with(label: "clpr.stream")
         ).register(in: &router)
         OperationsRoutes(store: store, hub: hub).register(in: &router)
-        let staticFiles = try StaticFiles(root: configuration.webDirectory, logger: logger)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
@@ -72,6 +80,7 @@ public final class Application: Sendable {
         router.before.append(RequestGuards.rejectCrossOrigin)
         router.after.append(RequestGuards.addSecurityHeaders)
 
+        self.database = database
         self.store = store
         self.bus = bus
         self.hub = hub
@@ -83,13 +92,25 @@ public final class Application: Sendable {
             router: router, logger: logger.with(label: "clpr.http"))
     }
 
-    /// Creates or upgrades the database schema and closes it again (`clpr migrate`).
+    /// Creates or upgrades the database schema (SQLite or PostgreSQL, as configured) and closes it again
+    /// (`clpr migrate`).
     public static func migrate(configuration: Configuration, logger: Logger) throws {
-        try FileSystem.makeDirectory(configuration.dataDirectory)
-        let store = try SQLiteStore(
-            configuration: .init(location: .file(path: configuration.dataDirectory + "/clpr.sqlite3")))
-        defer { store.close() }
-        try store.migrate()
+        try openDatabase(configuration, logger: logger).close()
+    }
+
+    /// Opens and migrates the configured store; a failure is logged with its detail (never a password) before it
+    /// is rethrown, since the one-line error the executable prints names only the operation.
+    static func openDatabase(_ configuration: Configuration, logger: Logger) throws -> Database {
+        do {
+            let database = try Database.open(configuration)
+            logger.info("database ready", metadata: ["database": "\(configuration.database)"])
+            return database
+        } catch {
+            logger.error(
+                "database not usable",
+                metadata: ["database": "\(configuration.database)", "error": "\(String(reflecting: error))"])
+            throw error
+        }
     }
 
     /// The bound port (after ``start()``).
@@ -108,6 +129,7 @@ public final class Application: Sendable {
             "clpr listening",
             metadata: [
                 "url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue,
+                "database": "\(configuration.database)",
             ])
     }
 
@@ -116,7 +138,7 @@ public final class Application: Sendable {
         await server.shutdown()
         bus.finish()
         for task in tasks.withLock({ $0 }) { task.cancel() }
-        store.close()
+        database.close()
         logger.notice("clpr stopped")
     }
 }

@@ -1,7 +1,7 @@
 import AppCore
 import Crypto
 import FoundationEssentials
-import SQLiteStore
+import Logging
 
 /// Creates submitted claims with signed-in sessions for load tests (`clpr bench-seed`), and returns one
 /// `TOKEN<TAB>COOKIE` line per claim: the `--tokens-file` format of `bench/loadgen.py`.
@@ -10,11 +10,10 @@ import SQLiteStore
 /// check exactly as a browser's would. Nothing here bypasses the rules the server applies.
 public enum BenchSeeder {
     public static func seed(count: Int, configuration: Application.Configuration) async throws -> [String] {
-        try FileSystem.makeDirectory(configuration.dataDirectory)
-        let store = try SQLiteStore(
-            configuration: .init(location: .file(path: configuration.dataDirectory + "/clpr.sqlite3")))
-        defer { store.close() }
-        try store.migrate()
+        let database = try Application.openDatabase(
+            configuration, logger: Logger(label: "clpr.bench-seed", logLevel: .warning))
+        defer { database.close() }
+        let store = database.store
         let authenticator = Authenticator(
             store: store, lifetime: configuration.sessionLifetime, secureCookies: configuration.secureCookies)
         let run = Crypto.randomDigits(3)

@@ -1,4 +1,5 @@
 import AppCore
+import PostgresStore
 
 extension Application {
     /// Everything the application needs to know, read once by the executable from `CLPR_*` variables.
@@ -8,7 +9,8 @@ extension Application {
         public var host: String
         /// Port; 0 picks a free one. Default 8080 (`CLPR_PORT`).
         public var port: UInt16
-        /// Where the SQLite file, the secret key and files live. Default `./data` (`CLPR_DATA_DIR`).
+        /// Where the SQLite file (when ``database`` is ``Database/sqlite``), the secret key and files live.
+        /// Default `./data` (`CLPR_DATA_DIR`).
         public var dataDirectory: String
         /// The browser app's folder. Default `./web` (`CLPR_WEB_DIR`).
         public var webDirectory: String
@@ -35,6 +37,31 @@ extension Application {
         public var httpThreads: Int
         /// Log level. Default info (`CLPR_LOG_LEVEL`).
         public var logLevel: String
+        /// Where claims and people are stored. Default ``Database/sqlite`` (`CLPR_DATABASE_URL` selects PostgreSQL).
+        public var database: Database
+
+        /// The store the application runs on.
+        public enum Database: Sendable, Equatable, CustomStringConvertible {
+            /// The embedded default: `clpr.sqlite3` in ``Configuration/dataDirectory``.
+            case sqlite
+            /// PostgreSQL, the production system of record (`CLPR_DATABASE_URL`).
+            case postgres(PostgresStore.Configuration)
+
+            /// PostgreSQL at `url` (`postgres://…` or `postgresql://…`, see ``PostgresStore/Configuration/init(url:poolSize:)``).
+            /// - Parameter poolSize: connections kept at most unless the URL sets `pool_size`. Default 4.
+            /// - Throws: ``PostgresStore/Configuration/InvalidURL`` naming what is wrong, never the password.
+            public static func postgres(url: String, poolSize: Int = 4) throws -> Database {
+                .postgres(try PostgresStore.Configuration(url: url, poolSize: poolSize))
+            }
+
+            /// `sqlite`, or the PostgreSQL URL with the password masked.
+            public var description: String {
+                switch self {
+                case .sqlite: "sqlite"
+                case .postgres(let configuration): configuration.description
+                }
+            }
+        }
 
         public enum PlannerKind: String, Sendable {
             case builtin, none
@@ -46,7 +73,8 @@ extension Application {
             plannerDelay: Duration = .milliseconds(1500), planTimeout: Duration = .seconds(60),
             heartbeatInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20,
             loginCodePolicy: LoginCodePolicy = LoginCodePolicy(), sessionLifetime: Duration = .seconds(30 * 86_400),
-            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 2, logLevel: String = "info"
+            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 2, logLevel: String = "info",
+            database: Database = .sqlite
         ) {
             self.host = host
             self.port = port
@@ -63,6 +91,7 @@ extension Application {
             self.draftLifetime = draftLifetime
             self.httpThreads = httpThreads
             self.logLevel = logLevel
+            self.database = database
         }
 
         /// Cookies get `Secure` when people reach the server over https.

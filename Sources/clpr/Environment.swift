@@ -14,10 +14,22 @@ enum Environment {
         var description: String { "\(variable)=\(value.prefix(80)) is not usable: expected \(expected)" }
     }
 
+    /// A value that may hold a secret (a database URL with its password): the message names the variable and
+    /// the problem, never the value.
+    struct InvalidSecretValue: Error, CustomStringConvertible {
+        var variable: String
+        var problem: String
+        var description: String { "\(variable) is not usable: \(problem)" }
+    }
+
     static let documentation = """
           CLPR_HOST               address to listen on (default 127.0.0.1; 0.0.0.0 for all)
           CLPR_PORT               port (default 8080; 0 = any free port)
           CLPR_DATA_DIR           SQLite database, secret key and files (default ./data)
+          CLPR_DATABASE_URL       postgres://user:password@host:5432/dbname?sslmode=require (also postgresql://,
+                                  a unix socket as ?host=/run/postgresql): store everything in PostgreSQL
+                                  instead of SQLite (default unset: SQLite in CLPR_DATA_DIR)
+          CLPR_DATABASE_POOL_SIZE PostgreSQL connections kept open (default 4)
           CLPR_WEB_DIR            the browser app (default ./web)
           CLPR_PUBLIC_URL         public URL; https:// makes cookies Secure (default unset)
           CLPR_PLANNER            builtin | none (default builtin)
@@ -56,6 +68,14 @@ enum Environment {
         if let port = try int("CLPR_PORT", 0...65535) { config.port = UInt16(port) }
         if let dir = env["CLPR_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
         if let dir = env["CLPR_WEB_DIR"], !dir.isEmpty { config.webDirectory = dir }
+        let poolSize = try int("CLPR_DATABASE_POOL_SIZE", 1...256)
+        if let url = env["CLPR_DATABASE_URL"], !url.isEmpty {
+            do {
+                config.database = try .postgres(url: url, poolSize: poolSize ?? 4)
+            } catch {
+                throw InvalidSecretValue(variable: "CLPR_DATABASE_URL", problem: "\(error)")
+            }
+        }
         if let url = env["CLPR_PUBLIC_URL"], !url.isEmpty {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw InvalidValue(variable: "CLPR_PUBLIC_URL", value: url, expected: "an http:// or https:// URL")

@@ -1,5 +1,7 @@
 import AppCore
 import AppTesting
+import PostgresStore
+import SQLiteStore
 import Testing
 
 @testable import App
@@ -30,8 +32,13 @@ extension TestApplication {
 
     /// Rows in `clpr_plan_dead_letters`.
     func deadLetterCount() async throws -> Int {
-        let rows = try await application.store.inspect("SELECT count(*) FROM clpr_plan_dead_letters")
-        guard case .integer(let count)? = rows.first?.first else { return -1 }
-        return Int(count)
+        let sql = "SELECT count(*) FROM clpr_plan_dead_letters"
+        switch application.database {
+        case .sqlite(let store):
+            guard case .integer(let count)? = try await store.inspect(sql).first?.first else { return -1 }
+            return Int(count)
+        case .postgres(let store):
+            return try await store.inspect(sql).first?.first.flatMap { $0.flatMap { Int($0) } } ?? -1
+        }
     }
 }

@@ -3,9 +3,6 @@ import AppTesting
 import Foundation
 import SQLiteStore
 
-/// A store under test, as the ports see it.
-typealias AnyStore = any IdentityStore & ClaimStore
-
 /// The stores the contract runs against.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite
@@ -40,26 +37,4 @@ func withStore(_ kind: StoreKind, _ body: (AnyStore) async throws -> Void) async
     case .sqlite: try await withSQLiteStore { store, _ in try await body(store) }
     case .inMemory: try await body(InMemoryStore())
     }
-}
-
-/// A date on a whole millisecond (what SQLite keeps), `offset` seconds after a fixed instant.
-func testDate(_ offset: Int64 = 0) -> Date {
-    Date(timeIntervalSince1970: Double(1_796_306_709_123 + offset * 1000) / 1000)
-}
-
-/// A draft of `user` with a fresh id and session token.
-func makeClaim(
-    for user: User, channel: Channel = .webForm, status: ClaimStatus = .draft, updatedAt: Date = testDate(),
-    phone: String? = "+79990000001", answers: [String: String] = ["q1": "a1"]
-) -> Claim {
-    Claim(
-        id: UUID().uuidString.lowercased(), sessionToken: "tok_" + UUID().uuidString.lowercased(),
-        unifiedID: user.unifiedID, userID: user.id, channel: channel, typeCode: "osago", status: status,
-        phone: phone, answers: answers, statusHistory: [StatusChange(status: status, at: testDate())],
-        createdAt: testDate(), updatedAt: updatedAt, expiresAt: testDate(86_400))
-}
-
-/// The error a test closure throws on purpose.
-struct DeliberateFailure: Error, Equatable {
-    var tag: Int
 }

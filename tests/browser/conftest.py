@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import uuid
 
 import pytest
 from selenium import webdriver
@@ -84,6 +85,29 @@ def server_factory():
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_env(request):
+    """The server's store: the embedded SQLite default, or a fresh PostgreSQL database on the cluster that `./test`
+    starts (CLPR_TEST_DATABASE_URL, an admin URL). Returns the environment to give `server_factory`.
+
+    Without CLPR_TEST_DATABASE_URL the PostgreSQL case is skipped, except inside `./test` (CLPR_TEST_SUITE=1),
+    where it fails."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    admin = os.environ.get("CLPR_TEST_DATABASE_URL")
+    if not admin:
+        if os.environ.get("CLPR_TEST_SUITE") == "1":
+            pytest.fail("CLPR_TEST_DATABASE_URL is not set: ./test starts a PostgreSQL cluster for this")
+        pytest.skip("set CLPR_TEST_DATABASE_URL to run the flow on PostgreSQL")
+    name = "clpr_browser_" + uuid.uuid4().hex
+    base, _, query = admin.partition("?")
+    url = base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", admin, "-c", f"CREATE DATABASE {name}"], check=True)
+    yield {"CLPR_DATABASE_URL": url}
+    subprocess.run(["psql", "-q", admin, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""The whole claim flow in a real browser (Chromium), against a real clpr server on the embedded default."""
+"""The whole claim flow in a real browser (Chromium), against a real clpr server: on the embedded default (SQLite)
+and on PostgreSQL (`database_env`)."""
 
+import subprocess
 import time
 
 from selenium.webdriver.common.by import By
@@ -77,9 +79,9 @@ def log_in(driver, server, phone_as_typed="8 (916) 123-45-67"):
     step(driver, "home")
 
 
-def test_person_files_a_claim_from_phone_to_claim_accepted(server_factory, browser):
+def test_person_files_a_claim_from_phone_to_claim_accepted(database_env, server_factory, browser):
     # The planner takes 4 s so the test can reload the page while waiting for the plan.
-    server = server_factory(CLPR_PLANNER_DELAY_MS="4000")
+    server = server_factory(CLPR_PLANNER_DELAY_MS="4000", **database_env)
     log_in(browser, server)
 
     # Start a travel claim.
@@ -137,6 +139,14 @@ def test_person_files_a_claim_from_phone_to_claim_accepted(server_factory, brows
     assert css(browser, "#claim-number").text.strip()
     assert "В работе" in css(browser, "#claim-status").text
     assert browser.execute_script("return window.__xss") is None
+    if database_env:
+        # The claim really lives in PostgreSQL, with the person's unified_id.
+        rows = subprocess.run(
+            ["psql", "-At", database_env["CLPR_DATABASE_URL"], "-c",
+             "SELECT status_code || '|' || (unified_id LIKE 'usr_%') FROM clpr_claims"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        assert rows == ["in_work|true"]
 
     # Reopening the site with the same phone: the claim is listed with its status, no longer a draft.
     browser.delete_all_cookies()
@@ -146,8 +156,8 @@ def test_person_files_a_claim_from_phone_to_claim_accepted(server_factory, brows
     assert browser.find_elements(By.CSS_SELECTOR, ".draft-item") == []
 
 
-def test_draft_is_resumed_after_logging_in_again(server_factory, browser):
-    server = server_factory()
+def test_draft_is_resumed_after_logging_in_again(database_env, server_factory, browser):
+    server = server_factory(**database_env)
     log_in(browser, server)
     css(browser, "#new-claim").click()
     step(browser, "type")

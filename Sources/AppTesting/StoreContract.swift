@@ -3,13 +3,37 @@ import Foundation
 import Testing
 
 /// The behaviour every ``IdentityStore`` & ``ClaimStore`` adapter must show, written against the ports only so
-/// the same checks can run against SQLite, the in-memory store and (later) PostgreSQL.
-struct StoreContract {
-    let store: AnyStore
+/// the same checks run against SQLite, PostgreSQL and the in-memory store.
+///
+/// ```swift
+/// @Test func draftsAreFoundByUnifiedIDOnly() async throws {
+///     try await withStore { try await StoreContract(store: $0).draftsAreFoundByUnifiedIDOnly() }
+/// }
+/// ```
+public struct StoreContract: Sendable {
+    /// What a store does with U+0000 inside a text value.
+    public enum NULCharacters: Sendable {
+        /// Stored and read back unchanged (SQLite, in memory).
+        case keptIntact
+        /// Refused with a ``StoreError`` and nothing written (PostgreSQL `text`/`jsonb` cannot hold U+0000; the
+        /// answer validator already rejects control characters, so people never get here).
+        case refused
+    }
+
+    public let store: AnyStore
+    public let nulCharacters: NULCharacters
+
+    /// - Parameters:
+    ///   - store: a fresh, migrated store.
+    ///   - nulCharacters: how the store treats U+0000 in text. Default ``NULCharacters/keptIntact``.
+    public init(store: AnyStore, nulCharacters: NULCharacters = .keptIntact) {
+        self.store = store
+        self.nulCharacters = nulCharacters
+    }
 
     // MARK: - Users
 
-    func findOrCreateUserIsStable() async throws {
+    public func findOrCreateUserIsStable() async throws {
         let first = try await store.findOrCreateUser(
             channel: .webForm, channelUserID: "+79990000001", phone: "+79990000001")
         let second = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000001", phone: nil)
@@ -26,7 +50,7 @@ struct StoreContract {
 
     /// 100 concurrent calls for one account: no errors, and every caller gets the same user.
     @discardableResult
-    func parallelFindOrCreateUserYieldsOneUser() async throws -> User {
+    public func parallelFindOrCreateUserYieldsOneUser() async throws -> User {
         let store = self.store
         let results = await withTaskGroup(of: Result<User, any Error>.self) { group in
             for _ in 0..<100 {
@@ -51,7 +75,7 @@ struct StoreContract {
 
     // MARK: - Claims
 
-    func insertAndLoadRoundTrips() async throws {
+    public func insertAndLoadRoundTrips() async throws {
         let user = try await store.findOrCreateUser(channel: .telegram, channelUserID: "42", phone: nil)
         var claim = makeClaim(for: user, channel: .telegram)
         claim.telegramID = 42
@@ -76,7 +100,7 @@ struct StoreContract {
         await expectStoreError(.conflict) { try await store.insertClaim(sameToken) }
     }
 
-    func draftsAreFoundByUnifiedIDOnly() async throws {
+    public func draftsAreFoundByUnifiedIDOnly() async throws {
         let owner = try await store.findOrCreateUser(
             channel: .webForm, channelUserID: "+79990000001", phone: "+79990000001")
         let other = try await store.findOrCreateUser(
@@ -98,7 +122,7 @@ struct StoreContract {
         #expect(try await store.claims(unifiedID: owner.unifiedID, limit: 1) == [submitted])
     }
 
-    func updateClaimIsAtomic() async throws {
+    public func updateClaimIsAtomic() async throws {
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000001", phone: nil)
         let claim = makeClaim(for: user)
         try await store.insertClaim(claim)
@@ -130,7 +154,7 @@ struct StoreContract {
     }
 
     /// 50 concurrent read-modify-write increments lose no update.
-    func parallelUpdatesDoNotLoseWrites() async throws {
+    public func parallelUpdatesDoNotLoseWrites() async throws {
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000001", phone: nil)
         let claim = makeClaim(for: user)
         try await store.insertClaim(claim)
@@ -145,7 +169,7 @@ struct StoreContract {
     }
 
     /// Values that look like SQL, quotes, emoji, control characters and a 10 KB string come back unchanged.
-    func awkwardValuesRoundTrip() async throws {
+    public func awkwardValuesRoundTrip() async throws {
         let injection = "'; DROP TABLE clpr_claims; --"
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: injection, phone: injection)
         let answers = [
@@ -153,7 +177,6 @@ struct StoreContract {
             "quotes": #"He said "hi" and 'bye' \ back\slash"#,
             "emoji": "🚗💥 ДТП 👨‍👩‍👧 ☃︎",
             "newlines": "line 1\nline 2\r\n\ttabbed",
-            "nul": "before\u{0}after",
             "empty": "",
             "big": String(repeating: "0123456789", count: 1024),
             injection: "key that looks like SQL",
@@ -170,11 +193,21 @@ struct StoreContract {
         #expect(try await store.drafts(unifiedID: user.unifiedID, limit: 5) == [claim])
         #expect(try await store.drafts(unifiedID: "' OR '1'='1", limit: 5) == [])
         #expect(try await store.user(unifiedID: user.unifiedID)?.phone == injection)
+
+        let withNUL = makeClaim(for: user, answers: ["nul": "before\u{0}after"])
+        switch nulCharacters {
+        case .keptIntact:
+            try await store.insertClaim(withNUL)
+            #expect(try await store.claim(id: withNUL.id) == withNUL)
+        case .refused:
+            await expectStoreError(.internalFailure) { try await store.insertClaim(withNUL) }
+            #expect(try await store.claim(id: withNUL.id) == nil, "a refused value writes nothing, not a cut-off one")
+        }
     }
 
     // MARK: - Plans
 
-    func planRecordsAreStoredOnce() async throws {
+    public func planRecordsAreStoredOnce() async throws {
         let plan = #"{"steps":[{"id":"photos"}],"version":2}"#
         let unknown = PlanRecord(
             sessionToken: "tok_unknown", submissionID: "sub-1", outcome: .ready(planJSON: plan), receivedAt: testDate())
@@ -225,7 +258,7 @@ struct StoreContract {
 
     // MARK: - Login codes and sessions
 
-    func loginCodesCountFailedAttempts() async throws {
+    public func loginCodesCountFailedAttempts() async throws {
         let phone = "+79990000001"
         #expect(try await store.recordFailedLoginAttempt(phone: phone) == nil)
         let code = LoginCode(phone: phone, codeHash: "hash-1", createdAt: testDate(), expiresAt: testDate(300))
@@ -251,7 +284,7 @@ struct StoreContract {
         try await store.deleteLoginCode(phone: phone)
     }
 
-    func sessionsLifecycle() async throws {
+    public func sessionsLifecycle() async throws {
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000001", phone: nil)
         let session = Session(
             tokenHash: String(repeating: "ab", count: 32), userID: user.id, unifiedID: user.unifiedID,
@@ -273,7 +306,7 @@ struct StoreContract {
 }
 
 /// Expects `body` to throw a ``StoreError`` with `code`.
-func expectStoreError(
+public func expectStoreError(
     _ code: StoreError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
 ) async {
     do {
