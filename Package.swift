@@ -13,6 +13,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
@@ -23,26 +25,33 @@ let package = Package(
         .target(name: "AppCore", dependencies: ["Logging"]),
 
         // MARK: - Adapters
-        .target(name: "SQLiteStore", dependencies: ["CSQLite", "AppCore"]),
-        .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore"]),
+        // The pure code both stores share: claim payload JSON, timestamp text.
+        .target(name: "StoreCodec", dependencies: ["AppCore"]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite", "AppCore", "StoreCodec"]),
+        .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore", "StoreCodec"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),
+        .target(name: "RedisBus", dependencies: ["CHiredis", "AppCore", "Logging"]),
 
         // MARK: - Application: wires ports to routes
         .target(
             name: "App",
             dependencies: [
                 "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
+                "RedisBus",
             ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
 
         // MARK: - Tests
         .target(
-            name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging"], path: "Sources/AppTesting"),
+            name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging", "PostgresStore"],
+            path: "Sources/AppTesting"),
         .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "InProcessBusTests", dependencies: ["InProcessBus", "AppCore"]),
+        .testTarget(name: "RedisBusTests", dependencies: ["RedisBus", "AppCore", "AppTesting", "Logging"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
+        .testTarget(name: "StoreCodecTests", dependencies: ["StoreCodec", "AppCore"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),
         .testTarget(

@@ -2,7 +2,6 @@ import AppCore
 import Crypto
 import FoundationEssentials
 import HTTPServer
-import InProcessBus
 import Logging
 import Synchronization
 
@@ -18,7 +17,9 @@ public final class Application: Sendable {
     let database: Database
     /// The store behind both ports.
     let store: any IdentityStore & ClaimStore
-    let bus: InProcessPlanBus
+    /// The plan bus (in-process or Redis) and its lifecycle.
+    let planBus: PlanBusControl
+    var bus: any PlanBus { planBus.bus }
     let hub: StreamHub
     let server: HTTPServer
     let intake: PlanIntake
@@ -39,7 +40,8 @@ public final class Application: Sendable {
             database.close()
             throw error
         }
-        let bus = InProcessPlanBus()
+        let planBus = PlanBusControl.make(configuration.planBus, logger: logger.with(label: "clpr.bus"))
+        let bus = planBus.bus
         let hub = StreamHub()
         let catalog = ClaimCatalog.standard
         let authenticator = Authenticator(
@@ -68,27 +70,28 @@ public final class Application: Sendable {
         ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
         PlanStreamRoutes(
             store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,
-            logger: logger.with(label: "clpr.stream")
+            maxStreams: configuration.maxStreams, logger: logger.with(label: "clpr.stream")
         ).register(in: &router)
-        OperationsRoutes(store: store, hub: hub).register(in: &router)
+        OperationsRoutes(store: store, hub: hub, planBus: planBus).register(in: &router)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
             }
             return response
         }
-        router.before.append(RequestGuards.rejectCrossOrigin)
+        router.before.append(RequestGuards.crossOriginCheck(publicURL: configuration.publicURL))
         router.after.append(RequestGuards.addSecurityHeaders)
 
         self.database = database
         self.store = store
-        self.bus = bus
+        self.planBus = planBus
         self.hub = hub
         self.intake = PlanIntake(bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"))
         self.server = HTTPServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
-                maxBodySize: configuration.maxBodySize, heartbeatInterval: configuration.heartbeatInterval),
+                connectionLimit: configuration.maxStreams + 1024, maxBodySize: configuration.maxBodySize,
+                heartbeatInterval: configuration.heartbeatInterval),
             router: router, logger: logger.with(label: "clpr.http"))
     }
 
@@ -119,6 +122,7 @@ public final class Application: Sendable {
     /// Binds and starts serving.
     public func start() throws {
         try server.start()
+        planBus.start()
         let intake = self.intake
         let hub = self.hub
         tasks.withLock {
@@ -129,14 +133,14 @@ public final class Application: Sendable {
             "clpr listening",
             metadata: [
                 "url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue,
-                "database": "\(configuration.database)",
+                "database": "\(configuration.database)", "plan_bus": "\(configuration.planBus)",
             ])
     }
 
     /// Graceful shutdown: stop accepting, end streams, stop background work, close storage.
     public func shutdown() async {
         await server.shutdown()
-        bus.finish()
+        await planBus.shutdown()
         for task in tasks.withLock({ $0 }) { task.cancel() }
         database.close()
         logger.notice("clpr stopped")
@@ -146,19 +150,33 @@ public final class Application: Sendable {
 /// Checks and headers applied to every request and response.
 enum RequestGuards {
     /// State-changing requests from another site are refused: the `Origin` (sent by browsers on every POST/PUT/
-    /// DELETE) must name this host. Requests without `Origin` (curl, server-to-server) rely on SameSite cookies.
-    @Sendable static func rejectCrossOrigin(_ request: HTTPRequest) throws {
-        guard request.method != .get, request.method != .head, request.method != .options else { return }
-        if request.headers["Sec-Fetch-Site"] == "cross-site" {
-            throw APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
+    /// DELETE) must be the public URL's origin when one is configured (so a proxy that rewrites `Host` does not
+    /// break the app), else name the `Host` the request came to. Requests without `Origin` (curl,
+    /// server-to-server) rely on SameSite cookies.
+    static func crossOriginCheck(publicURL: String?) -> @Sendable (HTTPRequest) throws -> Void {
+        let expectedOrigin = publicURL.map(origin(of:))
+        return { request in
+            guard request.method != .get, request.method != .head, request.method != .options else { return }
+            let refused = APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
+            if request.headers["Sec-Fetch-Site"] == "cross-site" { throw refused }
+            guard let origin = request.headers["Origin"] else { return }
+            if let expectedOrigin {
+                guard origin.lowercased() == expectedOrigin else { throw refused }
+                return
+            }
+            let originHost = origin.lowercased().split(separator: "/", omittingEmptySubsequences: true).dropFirst()
+                .first.map(String.init)
+            guard origin != "null", originHost == request.headers["Host"]?.lowercased() else { throw refused }
         }
-        guard let origin = request.headers["Origin"] else { return }
-        let host = request.headers["Host"] ?? ""
-        let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(
-            String.init)
-        guard origin != "null", originHost == host else {
-            throw APIError(403, "cross_origin", "Запрос с другого сайта отклонён")
-        }
+    }
+
+    /// `https://example.org:8443/path` → `https://example.org:8443` (lowercased, no trailing slash).
+    static func origin(of url: String) -> String {
+        let lower = url.lowercased()
+        guard let schemeEnd = lower.range(of: "://") else { return lower }
+        let rest = lower[schemeEnd.upperBound...]
+        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return String(lower[..<schemeEnd.upperBound]) + host
     }
 
     /// Strict CSP for pages that did not set their own, plus the usual hardening headers.
@@ -180,14 +198,29 @@ enum RequestGuards {
 struct OperationsRoutes: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
+    let planBus: PlanBusControl
 
     func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
         router.get("/readyz") { _ in
             do {
                 _ = try await store.drafts(unifiedID: "usr_readiness_probe", limit: 1)
-                return JSONResponse.make(
-                    .object(["status": .string("ready"), "open_streams": .number(Double(hub.count))]))
+                var body: [String: JSONValue] = [
+                    "status": .string("ready"), "open_streams": .number(Double(hub.count)),
+                ]
+                if let receiving = planBus.isReceiving {
+                    // Without a live subscription no plan reaches this instance's streams.
+                    body["redis"] = .string(receiving ? "subscribed" : "unreachable")
+                    guard receiving else {
+                        return JSONResponse.make(
+                            status: 503,
+                            .object([
+                                "status": .string("unavailable"), "failing": .string("redis"),
+                                "open_streams": .number(Double(hub.count)),
+                            ]))
+                    }
+                }
+                return JSONResponse.make(.object(body))
             } catch {
                 return JSONResponse.make(
                     status: 503, .object(["status": .string("unavailable"), "failing": .string("database")]))

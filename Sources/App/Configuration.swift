@@ -1,5 +1,6 @@
 import AppCore
 import PostgresStore
+import RedisBus
 
 extension Application {
     /// Everything the application needs to know, read once by the executable from `CLPR_*` variables.
@@ -39,6 +40,13 @@ extension Application {
         public var logLevel: String
         /// Where claims and people are stored. Default ``Database/sqlite`` (`CLPR_DATABASE_URL` selects PostgreSQL).
         public var database: Database
+        /// How plans travel from the workflow to the streams. Default ``PlanBusKind/inProcess``
+        /// (`CLPR_REDIS_URL` selects Redis).
+        public var planBus: PlanBusKind = .inProcess
+        /// Plan streams open at once, at most; one more is answered `503` with `Retry-After` (open streams are
+        /// never evicted). The HTTP connection limit is this plus 1,024 for ordinary requests. Default 10,000
+        /// (`CLPR_MAX_STREAMS`).
+        public var maxStreams: Int = 10_000
 
         /// The store the application runs on.
         public enum Database: Sendable, Equatable, CustomStringConvertible {
@@ -59,6 +67,28 @@ extension Application {
                 switch self {
                 case .sqlite: "sqlite"
                 case .postgres(let configuration): configuration.description
+                }
+            }
+        }
+
+        /// The plan bus the application runs on.
+        public enum PlanBusKind: Sendable, Equatable, CustomStringConvertible {
+            /// The embedded default: one process, nothing to run.
+            case inProcess
+            /// Redis pub/sub (`PSUBSCRIBE claim:plan:*`), what n8n publishes to (`CLPR_REDIS_URL`).
+            case redis(RedisPlanBus.Configuration)
+
+            /// Redis at `url` (`redis://[[user]:password@]host:port/db`; `rediss://` is refused).
+            /// - Throws: ``RedisPlanBus/Configuration/InvalidURL`` naming the problem, never the password.
+            public static func redis(url: String) throws -> PlanBusKind {
+                .redis(try RedisPlanBus.Configuration(url: url))
+            }
+
+            /// `in-process`, or the Redis URL with the password masked.
+            public var description: String {
+                switch self {
+                case .inProcess: "in-process"
+                case .redis(let configuration): configuration.description
                 }
             }
         }

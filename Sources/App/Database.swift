@@ -43,6 +43,14 @@ enum Database: Sendable {
         }
     }
 
+    /// The same store as a ``LegacyClaimStore`` (maintenance: `clpr backfill-unified-id`).
+    var legacyClaims: any LegacyClaimStore {
+        switch self {
+        case .sqlite(let store): store
+        case .postgres(let store): store
+        }
+    }
+
     /// Closes the store; harmless twice.
     func close() {
         switch self {

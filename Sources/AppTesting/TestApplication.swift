@@ -42,10 +42,17 @@ public final class TestApplication: Sendable {
     }
 
     /// Creates and starts an application.
-    /// - Parameter configure: changes to ``configuration()``.
+    /// - Parameters:
+    ///   - database: the store it runs on (as `CLPR_DATABASE_URL` would select it). Default SQLite in the
+    ///     temporary data directory.
+    ///   - configure: changes to ``configuration()``.
     /// - Throws: what ``Application/init(configuration:logger:)`` or ``Application/start()`` throws.
-    public init(configure: (inout Application.Configuration) -> Void = { _ in }) throws {
+    public init(
+        database: Application.Configuration.Database = .sqlite,
+        configure: (inout Application.Configuration) -> Void = { _ in }
+    ) throws {
         var configuration = Self.configuration()
+        configuration.database = database
         configure(&configuration)
         configuration.port = 0
         let logs = InMemoryLogHandler()
@@ -64,11 +71,14 @@ public final class TestApplication: Sendable {
 
     /// Creates and starts an application on a thread of its own: opening storage, migrating and loading the web
     /// folder block on file I/O, which must not stall the cooperative pool that every parallel test shares.
-    /// - Parameter configure: changes to ``configuration()``.
+    /// - Parameters:
+    ///   - database: the store it runs on. Default SQLite in the temporary data directory.
+    ///   - configure: changes to ``configuration()``.
     public static func start(
+        database: Application.Configuration.Database = .sqlite,
         configure: @escaping @Sendable (inout Application.Configuration) -> Void = { _ in }
     ) async throws -> TestApplication {
-        try await offPool { try TestApplication(configure: configure) }
+        try await offPool { try TestApplication(database: database, configure: configure) }
     }
 
     /// Shuts the application down and deletes its data directory.
@@ -154,14 +164,17 @@ public final class TestApplication: Sendable {
 ///
 /// At most ``ConcurrencyLimit/applications`` of these run at a time; the others wait for their turn.
 /// - Parameters:
+///   - database: the store it runs on (`.postgres(url:)` as `CLPR_DATABASE_URL` selects it). Default SQLite in
+///     the temporary data directory.
 ///   - configure: changes to ``TestApplication/configuration()``.
 ///   - body: the test.
 public func withTestApplication<Result>(
+    database: Application.Configuration.Database = .sqlite,
     configure: @escaping @Sendable (inout Application.Configuration) -> Void = { _ in },
     _ body: (TestApplication) async throws -> Result
 ) async throws -> Result {
     try await ConcurrencyLimit.applications.run {
-        let app = try await TestApplication.start(configure: configure)
+        let app = try await TestApplication.start(database: database, configure: configure)
         do {
             let result = try await body(app)
             await app.shutdown()

@@ -119,9 +119,10 @@ public struct Router: Sendable {
     func dispatch(_ request: HTTPRequest, logger: Logger) async -> (response: HTTPResponse, pattern: String?) {
         switch match(method: request.method, path: request.path) {
         case .notFound:
-            return (HTTPError(404, code: "not_found", message: "No such resource.").response(), nil)
+            return (HTTPError(404, code: "not_found", message: "Такой страницы нет").response(), nil)
         case .methodNotAllowed(let allowed):
-            var response = HTTPError(405, code: "method_not_allowed", message: "Method not allowed here.").response()
+            var response = HTTPError(405, code: "method_not_allowed", message: "Этот метод здесь не поддерживается")
+                .response()
             response.headers.replace("Allow", allowed.map(\.rawValue).joined(separator: ", "))
             return (response, nil)
         case .found(let route, let parameters):
@@ -136,7 +137,8 @@ public struct Router: Sendable {
                 logger.error(
                     "unhandled error", metadata: ["request.id": request.id, "error": String(reflecting: error)])
                 return (
-                    HTTPError(500, code: "internal_error", message: "Internal server error.").response(), route.pattern
+                    HTTPError(500, code: "internal_error", message: "Внутренняя ошибка сервера. Попробуйте ещё раз")
+                        .response(), route.pattern
                 )
             }
         }

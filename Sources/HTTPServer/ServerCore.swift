@@ -89,7 +89,8 @@ final class ServerCore: Sendable {
 
     private func bodyTooLarge() -> HTTPResponse {
         HTTPError(
-            413, code: "payload_too_large", message: "The request body exceeds \(configuration.maxBodySize) bytes."
+            413, code: "payload_too_large",
+            message: "Запрос слишком большой: не больше \(configuration.maxBodySize) байт"
         ).response()
     }
 
@@ -131,7 +132,8 @@ final class ServerCore: Sendable {
             logger.error(
                 "handler returned an invalid status",
                 metadata: ["request.id": request.id, "status": "\(response.status)"])
-            response = HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+            response = HTTPError(500, code: "internal_error", message: "Внутренняя ошибка сервера. Попробуйте ещё раз")
+                .response()
         }
         let draining = state.withLock { $0.draining }
 
@@ -149,7 +151,9 @@ final class ServerCore: Sendable {
             } else {
                 logger.error(
                     "stream response could not be sent (already used?)", metadata: ["request.id": request.id])
-                response = HTTPError(500, code: "internal_error", message: "Internal server error.").response()
+                response = HTTPError(
+                    500, code: "internal_error", message: "Внутренняя ошибка сервера. Попробуйте ещё раз"
+                ).response()
                 mhdResponse = Self.bufferResponse(response.bodyBytes)
             }
         }

@@ -1,6 +1,7 @@
 import AppCore
 import CPostgres
 import FoundationEssentials
+import StoreCodec
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +20,7 @@ package struct PostgresValue: Sendable, Equatable {
     package static func int(_ value: Int?) -> PostgresValue { PostgresValue(value.map { String($0) }) }
     package static func bool(_ value: Bool) -> PostgresValue { PostgresValue(value ? "true" : "false") }
     /// An ISO-8601 UTC timestamp with milliseconds (what the SQLite store keeps too).
-    package static func date(_ value: Date?) -> PostgresValue { PostgresValue(value.map(PostgresTimestamp.format)) }
+    package static func date(_ value: Date?) -> PostgresValue { PostgresValue(value.map(StoreTimestamp.format)) }
     /// `bytea` in hex input form (`\x00ff`).
     package static func bytes(_ value: [UInt8]) -> PostgresValue {
         let hex = Array("0123456789abcdef".utf8)
@@ -49,7 +50,9 @@ package struct PostgresRow: Sendable {
 
     package func date(_ column: Int, _ name: String) throws -> Date? {
         guard let text = values[column] else { return nil }
-        guard let date = PostgresTimestamp.parse(text) else { throw corrupt("\(name) is not a timestamp") }
+        guard let date = StoreTimestamp.parse(text, allowingOffset: true) else {
+            throw corrupt("\(name) is not a timestamp")
+        }
         return date
     }
 

@@ -1,5 +1,6 @@
 import AppCore
 import FoundationEssentials
+import StoreCodec
 
 // MARK: - ClaimStore
 
@@ -213,7 +214,7 @@ extension PostgresStore {
     /// `session_token`; those read as empty / 0, and a missing channel as `web_form`.
     private static func decodeClaim(_ row: PostgresRow) throws -> (claim: Claim, payload: String?) {
         let payloadText = row.text(9)
-        let payload = try ClaimPayload.decode(payloadText, operation: "decode claim")
+        let payload = try ClaimPayload.decode(payloadText, operation: "decode claim", allowingOffset: true)
         let channel = row.text(4) == nil ? .webForm : try Self.channel(row, 4)
         let claim = Claim(
             id: try row.requiredText(0, "id"), sessionToken: row.text(1) ?? "", unifiedID: row.text(2) ?? "",

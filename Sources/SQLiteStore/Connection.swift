@@ -1,6 +1,7 @@
 import AppCore
 import CSQLite
 import Foundation
+import StoreCodec
 
 /// A value bound to, or read from, a statement. Values always travel as parameters, never inside SQL text.
 package enum SQLValue: Sendable, Equatable {
@@ -16,7 +17,7 @@ package enum SQLValue: Sendable, Equatable {
     /// `.integer(Int64(value))`, or `.null` when `value` is nil.
     static func int(_ value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
     /// An ISO-8601 UTC timestamp with milliseconds, or `.null`.
-    static func date(_ value: Date?) -> SQLValue { value.map { .text(SQLiteTimestamp.format($0)) } ?? .null }
+    static func date(_ value: Date?) -> SQLValue { value.map { .text(StoreTimestamp.format($0)) } ?? .null }
 }
 
 /// One connection and its statement cache. Not thread-safe: only ``SQLiteStore`` touches it, on its serial
@@ -262,7 +263,9 @@ struct Row {
     /// A required timestamp column; `.corrupt` when NULL or malformed.
     func date(_ column: Int32, _ name: String) throws -> Date? {
         guard let value = text(column) else { return nil }
-        guard let date = SQLiteTimestamp.parse(value) else { throw corrupt("\(name) is not a timestamp") }
+        guard let date = StoreTimestamp.parse(value, allowingOffset: false) else {
+            throw corrupt("\(name) is not a timestamp")
+        }
         return date
     }
 

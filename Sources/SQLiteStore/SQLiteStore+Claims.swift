@@ -1,5 +1,6 @@
 import AppCore
 import Foundation
+import StoreCodec
 import Synchronization
 
 // MARK: - ClaimStore
@@ -200,7 +201,7 @@ extension SQLiteStore {
     /// `session_token`; those read as empty / 0, and a missing channel as `web_form`.
     private static func decodeClaim(_ row: Row) throws -> (claim: Claim, payload: String?) {
         let payloadText = row.text(9)
-        let payload = try ClaimPayload.decode(payloadText, operation: "decode claim")
+        let payload = try ClaimPayload.decode(payloadText, operation: "decode claim", allowingOffset: false)
         let channel = try row.isNull(4) ? .webForm : Self.channel(row, 4)
         let claim = Claim(
             id: try row.requiredText(0, "id"), sessionToken: row.text(1) ?? "", unifiedID: row.text(2) ?? "",

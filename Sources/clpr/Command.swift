@@ -18,6 +18,16 @@ enum Command {
           bench-seed --count N --tokens-file FILE
                     create N submitted claims, each with its own signed-in session, and write
                     TOKEN<TAB>COOKIE lines for bench/loadgen.py --tokens-file (load tests only)
+          bench-seed --people N --people-file FILE
+                    sign in N people (+7 9XX numbers, created when absent) and write PHONE<TAB>COOKIE lines
+                    (WIZARD_PEOPLE_FILE of bench/wizard; load tests only)
+          bench-seed --users N --ids-file FILE
+                    sign in N random existing users of the database and write UNIFIED_ID<TAB>COOKIE lines
+                    (DRAFTS_IDS_FILE of bench/wizard; load tests only)
+          backfill-unified-id [--dry-run]
+                    give legacy claims without a unified_id their owner, found by payload.phone (user and
+                    web_form account created when missing); batched, idempotent; prints scanned / fixed /
+                    skipped counts. --dry-run changes nothing and prints what it would do
           help      show this text
 
         Environment (all optional; unset means the embedded default):
@@ -51,33 +61,72 @@ enum Command {
             }
         case "bench-seed":
             return benchSeed(Array(arguments.dropFirst()), configuration: configuration)
+        case "backfill-unified-id":
+            return backfillUnifiedID(Array(arguments.dropFirst()), configuration: configuration, logger: logger)
         default:
             printError("clpr: unknown command '\(command)'\n\n\(usage)")
             return 2
         }
     }
 
+    static func backfillUnifiedID(
+        _ arguments: [String], configuration: Application.Configuration, logger: Logger
+    ) -> Int32 {
+        guard arguments.allSatisfy({ $0 == "--dry-run" }) else {
+            printError("clpr: usage: clpr backfill-unified-id [--dry-run]")
+            return 2
+        }
+        let dryRun = arguments.contains("--dry-run")
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox()
+        Task.detached {
+            do {
+                let report = try await Backfill.run(configuration: configuration, dryRun: dryRun, logger: logger)
+                result.set("\(report)", nil)
+            } catch {
+                result.set(nil, "\(error)")
+            }
+            done.signal()
+        }
+        done.wait()
+        guard let text = result.text else {
+            printError("clpr: backfill-unified-id failed: \(result.error ?? "unknown error")")
+            return 1
+        }
+        print(text)
+        return 0
+    }
+
     static func benchSeed(_ arguments: [String], configuration: Application.Configuration) -> Int32 {
-        var count: Int?
-        var path: String?
+        var options: [String: String] = [:]
         var index = 0
         while index + 1 < arguments.count {
-            switch arguments[index] {
-            case "--count": count = Int(arguments[index + 1])
-            case "--tokens-file": path = arguments[index + 1]
-            default: break
-            }
+            options[arguments[index]] = arguments[index + 1]
             index += 2
         }
-        guard let count, count > 0, count <= 1_000_000, let path else {
-            printError("clpr: usage: clpr bench-seed --count N --tokens-file FILE")
+        let mode: BenchSeeder.Mode
+        let path: String
+        if let count = options["--count"].flatMap(Int.init), let file = options["--tokens-file"] {
+            (mode, path) = (.submittedClaims(count: count), file)
+        } else if let count = options["--people"].flatMap(Int.init), let file = options["--people-file"] {
+            (mode, path) = (.people(count: count), file)
+        } else if let count = options["--users"].flatMap(Int.init), let file = options["--ids-file"] {
+            (mode, path) = (.existingUsers(count: count), file)
+        } else {
+            printError(
+                "clpr: usage: clpr bench-seed --count N --tokens-file FILE | --people N --people-file FILE"
+                    + " | --users N --ids-file FILE")
+            return 2
+        }
+        guard (1...1_000_000).contains(mode.count) else {
+            printError("clpr: bench-seed: N must be in 1...1000000")
             return 2
         }
         let done = DispatchSemaphore(value: 0)
         let result = ResultBox()
         Task.detached {
             do {
-                let lines = try await BenchSeeder.seed(count: count, configuration: configuration)
+                let lines = try await BenchSeeder.seed(mode, configuration: configuration)
                 result.set(lines.joined(separator: "\n") + "\n", nil)
             } catch {
                 result.set(nil, "\(error)")

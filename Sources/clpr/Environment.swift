@@ -30,6 +30,10 @@ enum Environment {
                                   a unix socket as ?host=/run/postgresql): store everything in PostgreSQL
                                   instead of SQLite (default unset: SQLite in CLPR_DATA_DIR)
           CLPR_DATABASE_POOL_SIZE PostgreSQL connections kept open (default 4)
+          CLPR_REDIS_URL          redis://[[user]:password@]host:6379/db: receive plans from Redis
+                                  (PSUBSCRIBE claim:plan:*, one subscriber connection per process) instead of
+                                  the in-process bus (default unset); rediss:// (TLS) is refused
+          CLPR_MAX_STREAMS        plan streams open at once; more are answered 503 + Retry-After (default 10000)
           CLPR_WEB_DIR            the browser app (default ./web)
           CLPR_PUBLIC_URL         public URL; https:// makes cookies Secure (default unset)
           CLPR_PLANNER            builtin | none (default builtin)
@@ -76,6 +80,14 @@ enum Environment {
                 throw InvalidSecretValue(variable: "CLPR_DATABASE_URL", problem: "\(error)")
             }
         }
+        if let url = env["CLPR_REDIS_URL"], !url.isEmpty {
+            do {
+                config.planBus = try .redis(url: url)
+            } catch {
+                throw InvalidSecretValue(variable: "CLPR_REDIS_URL", problem: "\(error)")
+            }
+        }
+        if let n = try int("CLPR_MAX_STREAMS", 1...1_000_000) { config.maxStreams = n }
         if let url = env["CLPR_PUBLIC_URL"], !url.isEmpty {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw InvalidValue(variable: "CLPR_PUBLIC_URL", value: url, expected: "an http:// or https:// URL")

@@ -182,4 +182,47 @@ import Testing
             #expect(!page.text.contains("id=\"confirm\""))
         }
     }
+
+    /// A plan describes the answers it was made from: once they change, it is history, not something to confirm.
+    @Test func planOfEditedAnswersCannotBeConfirmed() async throws {
+        try await withTestApplication { app in
+            let (cookie, submission) = try await Self.plannedClaim(app)
+            let path = "/api/v1/claims/\(submission.claimID)"
+            #expect(try await app.claim(submission.claimID, cookie: cookie)["plan_is_current"]?.bool == true)
+
+            struct DraftBody: Encodable {
+                var answers: [String: String]
+                var revision: Int
+            }
+            var answers = TestApplication.completeAnswers(for: "travel")
+            answers["trip_country"] = "Египет"
+            let edited = try await app.json(
+                "PUT", path + "/draft", DraftBody(answers: answers, revision: submission.revision), cookie: cookie)
+            #expect(edited.status == 200)
+            #expect(edited.json?["plan_is_current"]?.bool == false)
+
+            let confirm = try await app.json(
+                "POST", path + "/confirm", ["submission_id": submission.submissionID], cookie: cookie)
+            #expect(confirm.status == 409)
+            #expect(confirm.errorCode == "stale_submission")
+            let page = try await app.request("GET", path + "/confirmation?render=\(Self.render)", cookie: cookie)
+            #expect(page.status == 409)
+            let stream = try await app.openStream(
+                "/api/v1/claim-plan/\(submission.sessionToken)", cookie: cookie)
+            #expect(stream.head.status == 409)
+            #expect(try await app.claim(submission.claimID, cookie: cookie)["status"]?.string == "draft")
+
+            // Sending the edited answers makes a new submission whose plan can be confirmed.
+            let resubmit = try await app.submit(claimID: submission.claimID, answers: answers, cookie: cookie)
+            let again = try TestApplication.submission(from: resubmit)
+            #expect(again.submissionID != submission.submissionID)
+            _ = try await eventually(timeout: .seconds(10), every: .milliseconds(50)) {
+                try await app.claim(submission.claimID, cookie: cookie)["plan_is_current"]?.bool == true
+            }
+            let confirmed = try await app.json(
+                "POST", path + "/confirm", ["submission_id": again.submissionID], cookie: cookie)
+            #expect(confirmed.status == 200)
+            #expect(confirmed.json?["plan"]?["fields"]?.array?.contains { $0["value"]?.string == "Египет" } == true)
+        }
+    }
 }

@@ -38,6 +38,21 @@ import Testing
         }
     }
 
+    /// Behind a proxy the `Host` header may be rewritten: with a public URL configured, its origin is what counts.
+    @Test func publicURLOriginIsTheOneAllowed() async throws {
+        try await withTestApplication {
+            $0.publicURL = "https://claims.example.ru/"
+        } _: { app in
+            let proxied = [("Origin", "https://Claims.Example.RU")]  // Host stays 127.0.0.1:port, as behind a proxy
+            let allowed = try await app.json("POST", "/api/v1/auth/phone", ["phone": "+79161234567"], headers: proxied)
+            #expect(allowed.status == 200)
+            let hostOnly = [("Origin", "http://\(app.host)")]
+            let refused = try await app.json("POST", "/api/v1/auth/phone", ["phone": "+79161234568"], headers: hostOnly)
+            #expect(refused.status == 403)
+            #expect(refused.errorCode == "cross_origin")
+        }
+    }
+
     @Test func sameOriginWritesAreAllowed() async throws {
         try await withTestApplication { app in
             let origin = [("Origin", "http://\(app.host)"), ("Sec-Fetch-Site", "same-origin")]

@@ -173,7 +173,10 @@ import Testing
             try await client.send("GET /secret-failure HTTP/1.1\r\nHost: x\r\n\r\n")
             let response = try await client.readResponse()
             #expect(response.status == 500)
-            #expect(response.text == #"{"error":{"code":"internal_error","message":"Internal server error."}}"#)
+            #expect(
+                response.text
+                    == #"{"error":{"code":"internal_error","message":"Внутренняя ошибка сервера. Попробуйте ещё раз"}}"#
+            )
             let id = try #require(response[header: "X-Request-Id"])
             #expect(logs.entries.contains { $0.level == .error && $0.metadata["request.id"] == id })
         }

@@ -8,60 +8,42 @@ import Testing
 /// `unified_id`, `timestamp` columns, phones as typed, web-form drafts with an empty `unified_id`).
 @Suite(.enabled(if: TestConfiguration.isEnabled, "set CLPR_TEST_DATABASE_URL"))
 struct LegacyDatabaseTests {
-    static let originalSchema = """
-        CREATE TABLE clpr_users (
-            id serial PRIMARY KEY, universal_id uuid, unified_id varchar, phone varchar,
-            created_at timestamp DEFAULT now(), updated_at timestamp DEFAULT now());
-        CREATE TABLE clpr_user_accounts (
-            id serial PRIMARY KEY, user_id integer, channel text, channel_user_id text,
-            UNIQUE (channel, channel_user_id));
-        CREATE TABLE clpr_claims (
-            id uuid PRIMARY KEY, session_token varchar, unified_id varchar, telegram_id bigint, channel text,
-            user_id integer, type_code text, status_code text, policy_number text, payload jsonb, is_confirmed boolean,
-            created_at timestamp, updated_at timestamp, expires_at timestamp);
-        CREATE TABLE clpr_users_tg (
-            telegram_id bigint PRIMARY KEY, unified_id varchar, phone_number varchar, first_name_tg text,
-            last_name_tg text, username text, language_code text, is_premium boolean, first_name text, last_name text,
-            middle_name text, birth_date date);
-        CREATE TABLE clpr_claim_documents (
-            id uuid PRIMARY KEY, claim_id varchar, field_name text, file_id text, uploaded_at timestamp,
-            file_name text, original_file_name text);
-        CREATE TABLE clpr_documents (id uuid PRIMARY KEY, source text, content text, metadata jsonb, created_at timestamp);
-
-        INSERT INTO clpr_users (id, universal_id, unified_id, phone) VALUES
-            (1, gen_random_uuid(), 'usr_legacy_a', '8 916 123-45-67'),
-            (2, gen_random_uuid(), '', '+7 916 765-43-21'),
-            (3, NULL, NULL, 'not a phone'),
-            (4, gen_random_uuid(), 'usr_legacy_d', '79161112233'),
-            (5, gen_random_uuid(), 'usr_legacy_e', '8 (916) 111-22-33'),
-            (6, gen_random_uuid(), 'usr_legacy_f', '+79165550000'),
-            (7, gen_random_uuid(), 'usr_legacy_g', '8 916 555-00-00');
-        SELECT setval('clpr_users_id_seq', 7);
-        INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id) VALUES
-            (1, 'web_form', '8 916 123-45-67'),
-            (1, 'telegram', '123456'),
-            (2, 'web_form', '+7 916 765-43-21'),
-            (3, 'web_form', 'not a phone'),
-            (4, 'web_form', '79161112233'),
-            (5, 'web_form', '8 (916) 111-22-33'),
-            (6, 'web_form', '+79165550000'),
-            (7, 'web_form', '8 916 555-00-00');
-        INSERT INTO clpr_users_tg (telegram_id, unified_id, phone_number, first_name_tg)
-            VALUES (123456, 'usr_legacy_a', '8 916 123-45-67', 'Иван');
-        INSERT INTO clpr_claims (id, session_token, unified_id, channel, user_id, type_code, status_code, payload,
-            is_confirmed, created_at, updated_at) VALUES
-            ('00000000-0000-4000-8000-000000000001', 'sess-1', '', 'web_form', NULL, 'travel', 'draft',
-             '{"phone": "8 916 123-45-67", "claim_id": "00000000-0000-4000-8000-000000000001", "answers": {"trip_country": "Турция"}, "wizard_plan": null, "documents_meta": [], "crm": {"contact_id": 17}}',
-             false, '2025-01-02 03:04:05', '2025-01-02 03:04:05'),
-            ('00000000-0000-4000-8000-000000000002', 'sess-2', '', 'web_form', NULL, 'osago', 'draft',
-             '{"phone": "+7 916 123-45-67", "answers": {}}', false, '2025-01-03 03:04:05', '2025-01-03 03:04:05'),
-            ('00000000-0000-4000-8000-000000000003', 'sess-3', NULL, 'web_form', NULL, 'property', 'draft',
-             '{"phone": "79167654321"}', NULL, '2025-01-04 03:04:05', '2025-01-04 03:04:05'),
-            ('00000000-0000-4000-8000-000000000004', '', '', 'web_form', NULL, 'travel', 'draft',
-             '{"answers": {}}', false, '2025-01-05 03:04:05', '2025-01-05 03:04:05'),
-            ('00000000-0000-4000-8000-000000000005', '', 'usr_legacy_a', 'telegram', 1, 'travel', 'in_work',
-             '{"phone": "8 916 123-45-67"}', true, '2025-01-06 03:04:05', '2025-01-06 03:04:05');
-        """
+    static let originalSchema =
+        LegacyDatabaseFixture.originalTables + """
+            INSERT INTO clpr_users (id, universal_id, unified_id, phone) VALUES
+                (1, gen_random_uuid(), 'usr_legacy_a', '8 916 123-45-67'),
+                (2, gen_random_uuid(), '', '+7 916 765-43-21'),
+                (3, NULL, NULL, 'not a phone'),
+                (4, gen_random_uuid(), 'usr_legacy_d', '79161112233'),
+                (5, gen_random_uuid(), 'usr_legacy_e', '8 (916) 111-22-33'),
+                (6, gen_random_uuid(), 'usr_legacy_f', '+79165550000'),
+                (7, gen_random_uuid(), 'usr_legacy_g', '8 916 555-00-00');
+            SELECT setval('clpr_users_id_seq', 7);
+            INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id) VALUES
+                (1, 'web_form', '8 916 123-45-67'),
+                (1, 'telegram', '123456'),
+                (2, 'web_form', '+7 916 765-43-21'),
+                (3, 'web_form', 'not a phone'),
+                (4, 'web_form', '79161112233'),
+                (5, 'web_form', '8 (916) 111-22-33'),
+                (6, 'web_form', '+79165550000'),
+                (7, 'web_form', '8 916 555-00-00');
+            INSERT INTO clpr_users_tg (telegram_id, unified_id, phone_number, first_name_tg)
+                VALUES (123456, 'usr_legacy_a', '8 916 123-45-67', 'Иван');
+            INSERT INTO clpr_claims (id, session_token, unified_id, channel, user_id, type_code, status_code, payload,
+                is_confirmed, created_at, updated_at) VALUES
+                ('00000000-0000-4000-8000-000000000001', 'sess-1', '', 'web_form', NULL, 'travel', 'draft',
+                 '{"phone": "8 916 123-45-67", "claim_id": "00000000-0000-4000-8000-000000000001", "answers": {"trip_country": "Турция"}, "wizard_plan": null, "documents_meta": [], "crm": {"contact_id": 17}}',
+                 false, '2025-01-02 03:04:05', '2025-01-02 03:04:05'),
+                ('00000000-0000-4000-8000-000000000002', 'sess-2', '', 'web_form', NULL, 'osago', 'draft',
+                 '{"phone": "+7 916 123-45-67", "answers": {}}', false, '2025-01-03 03:04:05', '2025-01-03 03:04:05'),
+                ('00000000-0000-4000-8000-000000000003', 'sess-3', NULL, 'web_form', NULL, 'property', 'draft',
+                 '{"phone": "79167654321"}', NULL, '2025-01-04 03:04:05', '2025-01-04 03:04:05'),
+                ('00000000-0000-4000-8000-000000000004', '', '', 'web_form', NULL, 'travel', 'draft',
+                 '{"answers": {}}', false, '2025-01-05 03:04:05', '2025-01-05 03:04:05'),
+                ('00000000-0000-4000-8000-000000000005', '', 'usr_legacy_a', 'telegram', 1, 'travel', 'in_work',
+                 '{"phone": "8 916 123-45-67"}', true, '2025-01-06 03:04:05', '2025-01-06 03:04:05');
+            """
 
     /// Everything the original rows hold, as text, for before/after comparison.
     static let snapshotQueries = [

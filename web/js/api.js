@@ -48,7 +48,7 @@ export async function request(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch (e) {
-    throw new ApiError({ status: 0, code: "network_error" });
+    throw new ApiError({ status: 0, code: "network_error", message: T.errors.network });
   }
   if (res.status === 204) return null;
   const isJson = (res.headers.get("Content-Type") || "").includes("application/json");

@@ -112,8 +112,17 @@ export function answerForDisplay(q, value) {
   }
 }
 
-// Returns an error message for one answer, or null.
-export function validateAnswer(q, value) {
+// Today's calendar day as "YYYY-MM-DD". The server's reference is Moscow time; take the later of the device's
+// and Moscow's day so the page never refuses a date the server would accept.
+export function todayISO(now = new Date()) {
+  const local = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  const moscow = new Date(now.getTime() + 3 * 3600 * 1000).toISOString().slice(0, 10);
+  return local > moscow ? local : moscow;
+}
+
+// Returns an error message for one answer, or null. `related` gives the other answers and questions, for the
+// date rules that compare two answers (`not_before`).
+export function validateAnswer(q, value, related = {}) {
   const label = q.label || q.id;
   const choice = q.kind === "select" || q.kind === "yesno";
   if (isEmpty(value)) {
@@ -122,9 +131,17 @@ export function validateAnswer(q, value) {
   }
   const v = String(value);
   switch (q.kind) {
-    case "date":
-      if (!parseDayAnswer(v)) return T.wizard.badDate(label);
+    case "date": {
+      const day = parseDayAnswer(v);
+      if (!day) return T.wizard.badDate(label);
+      if (!q.allows_future && day > todayISO()) return T.wizard.futureDate(label);
+      if (q.not_before && related.answers) {
+        const other = parseDayAnswer(related.answers[q.not_before] || "");
+        const oq = related.question ? related.question(q.not_before) : null;
+        if (other && day < other) return T.wizard.beforeDate(label, (oq && oq.label) || q.not_before, formatDayAnswer(other));
+      }
       break;
+    }
     case "number": {
       if (!/^-?\d+$/.test(v)) return T.wizard.badNumber(label);
       const n = Number(v);
@@ -162,6 +179,14 @@ export function questionIdFromField(field) {
 
 const DEBOUNCE_MS = 800;
 const RETRY_MS = [2000, 5000, 10000, 30000];
+const MAX_CONFLICT_ROUNDS = 3;
+
+// Other tabs of this browser learn at once that a draft was saved (other devices: on focus, see below).
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("clpr.drafts") : null;
+
+function sameAnswer(a, b) {
+  return (a === undefined || a === null ? "" : String(a)) === (b === undefined || b === null ? "" : String(b));
+}
 
 class AutoSaver {
   constructor(session) {
@@ -180,7 +205,7 @@ class AutoSaver {
   }
 
   emit(event, data) {
-    for (const fn of this.listeners) fn(event, data);
+    for (const fn of [...this.listeners]) fn(event, data);
   }
 
   setStatus(status) {
@@ -217,21 +242,46 @@ class AutoSaver {
 
   async run() {
     const s = this.s;
+    let conflicts = 0;
     while (this.dirty) {
       this.dirty = false;
       this.setStatus("saving");
+      const sent = { ...s.answers };
       try {
-        const claim = await api.saveDraft(s.id, { ...s.answers }, s.revision);
-        s.claim = claim;
-        if (typeof claim.revision === "number") s.revision = claim.revision;
+        const claim = await api.saveDraft(s.id, sent, s.revision);
+        s.saved(claim, sent);
         this.failures = 0;
+        if (channel) channel.postMessage({ claim_id: s.id, revision: s.revision });
         if (!this.dirty) this.setStatus("saved");
       } catch (e) {
-        if (e.code === "revision_conflict" && e.details && e.details.claim) {
-          s.adopt(e.details.claim);
-          this.dirty = false;
-          this.setStatus("saved");
-          this.emit("conflict");
+        if (e.code === "revision_conflict" && conflicts < MAX_CONFLICT_ROUNDS) {
+          // Someone saved in between (another tab or device). Take the server's claim, put the person's
+          // unsaved edits on top and save that with the server's revision.
+          conflicts += 1;
+          let server = e.details && e.details.claim;
+          if (!server) {
+            try {
+              server = await api.claim(s.id);
+            } catch (e2) {
+              server = null;
+            }
+          }
+          if (server) {
+            if (server.status && server.status !== "draft") {
+              s.adopt(server);
+              this.dirty = false;
+              this.setStatus("rejected");
+              this.emit("notDraft");
+              return;
+            }
+            this.dirty = s.rebase(server) || this.dirty;
+            this.emit("conflict");
+            if (!this.dirty) this.setStatus("saved");
+            continue;
+          }
+          this.dirty = true;
+          this.setStatus("failed");
+          this.schedule(RETRY_MS[0]);
         } else if (e.code === "not_a_draft") {
           this.dirty = false;
           this.setStatus("rejected");
@@ -267,6 +317,7 @@ export class ClaimSession {
     this.setType(type);
     this.fieldErrors = {}; // question id -> message (from the server or the check page)
     this.notice = null; // one-shot message shown on the next page render
+    this.unsaved = new Set(); // question ids edited since the last successful save
     this.saver = new AutoSaver(this);
     this.adopt(claim);
   }
@@ -277,10 +328,70 @@ export class ClaimSession {
     this.questions = this.pages.flat();
   }
 
+  // Takes the server's claim as it is (local edits, if any, are dropped).
   adopt(claim) {
     this.claim = claim;
     this.revision = claim.revision;
     this.answers = { ...(claim.answers || {}) };
+    this.unsaved.clear();
+  }
+
+  // A save succeeded with `sent`: the server's answers, plus edits typed while the request was on its way.
+  saved(claim, sent) {
+    for (const id of [...this.unsaved]) {
+      if (sameAnswer(sent[id], this.answers[id])) this.unsaved.delete(id);
+    }
+    const local = this.answers;
+    this.claim = claim;
+    if (typeof claim.revision === "number") this.revision = claim.revision;
+    if (claim.answers) {
+      this.answers = { ...claim.answers };
+      for (const id of this.unsaved) this.putLocal(id, local[id]);
+    }
+  }
+
+  // The server's claim with the person's unsaved edits on top. Returns true when that differs from what the
+  // server stores (so it must be saved again).
+  rebase(claim) {
+    const local = this.answers;
+    this.claim = claim;
+    this.revision = claim.revision;
+    this.answers = { ...(claim.answers || {}) };
+    let differs = false;
+    for (const id of [...this.unsaved]) {
+      if (sameAnswer(this.answers[id], local[id])) {
+        this.unsaved.delete(id);
+        continue;
+      }
+      this.putLocal(id, local[id]);
+      differs = true;
+    }
+    return differs;
+  }
+
+  putLocal(id, value) {
+    if (value === undefined || value === null || value === "") delete this.answers[id];
+    else this.answers[id] = value;
+  }
+
+  // Reads the claim again (another tab or device may have saved it). Emits "refreshed" when it changed.
+  async refresh() {
+    if (this.saver.busy) return;
+    let claim;
+    try {
+      claim = await api.claim(this.id);
+    } catch (e) {
+      return;
+    }
+    if (this.saver.busy) return; // the person typed meanwhile: the next save reconciles
+    if (claim.status && claim.status !== "draft") {
+      this.adopt(claim);
+      this.saver.emit("notDraft");
+      return;
+    }
+    if (claim.revision === this.revision) return;
+    this.adopt(claim);
+    this.saver.emit("refreshed");
   }
 
   question(id) {
@@ -289,8 +400,10 @@ export class ClaimSession {
 
   setAnswer(q, raw) {
     const v = normalizeAnswer(q, raw);
+    if (sameAnswer(v, this.answers[q.id])) return;
     if (v === "") delete this.answers[q.id];
     else this.answers[q.id] = v;
+    this.unsaved.add(q.id);
     delete this.fieldErrors[q.id];
     this.saver.touch();
   }
@@ -298,8 +411,9 @@ export class ClaimSession {
   // Client-side validation of the given questions: [{q, message}]
   validate(questions = this.questions) {
     const out = [];
+    const related = { answers: this.answers, question: (id) => this.question(id) };
     for (const q of questions) {
-      const m = validateAnswer(q, this.answers[q.id]);
+      const m = validateAnswer(q, this.answers[q.id], related);
       if (m) out.push({ q, message: m });
     }
     return out;
@@ -322,6 +436,24 @@ export class ClaimSession {
 
 const sessions = new Map();
 
+// A draft shown in another tab was saved: read it again here.
+if (channel) {
+  channel.addEventListener("message", (ev) => {
+    const d = ev.data || {};
+    const s = sessions.get(d.claim_id);
+    if (s && d.revision !== s.revision) s.refresh();
+  });
+}
+
+// Coming back to the tab (another device may have saved meanwhile): read the draft on screen again.
+function refreshVisible() {
+  for (const s of sessions.values()) if (s.saver.listeners.size) s.refresh();
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refreshVisible();
+});
+window.addEventListener("focus", refreshVisible);
+
 // Opens a claim's working copy. Reuses the cached copy while the person moves inside the same
 // claim's wizard (or has unsaved changes); otherwise reloads from the server.
 export async function openClaim(id, { reuse = false } = {}) {
@@ -339,6 +471,20 @@ export async function openClaim(id, { reuse = false } = {}) {
   return s;
 }
 
+// Like openClaim, but always with the server's current claim: unsaved answers are saved first.
+export async function openClaimFresh(id) {
+  const s = await openClaim(id);
+  if (s.saver.busy) {
+    await s.saver.flush();
+    try {
+      s.adopt(await api.claim(id));
+    } catch (e) {
+      if (e.status === 401) throw e;
+    }
+  }
+  return s;
+}
+
 export function rememberClaim(claim, type) {
   const s = new ClaimSession(claim, type);
   sessions.set(claim.claim_id, s);
@@ -352,12 +498,18 @@ export function forgetClaims() {
 
 // ---------- plan ----------
 
-// True when the claim carries a plan for its current submission.
+// True when the claim's stored plan may be shown and confirmed: it belongs to the current submission and the
+// answers did not change since (the server's `plan_is_current`).
 export function planMatches(claim) {
-  if (!claim || !claim.plan || !claim.submission_id) return false;
-  const p = claim.plan;
-  const sid = p.submission_id || p.submissionId || null;
-  return !sid || sid === claim.submission_id;
+  return Boolean(claim && claim.plan && claim.submission_id && claim.plan_is_current === true);
+}
+
+// True when the claim was submitted and its answers changed since: the old plan no longer applies and the
+// person has to send the claim again from the check page.
+export function submissionOutdated(claim) {
+  if (!claim || !claim.submission_id || claim.is_confirmed) return false;
+  return typeof claim.submitted_revision === "number" && typeof claim.revision === "number"
+    && claim.submitted_revision !== claim.revision;
 }
 
 function asText(x) {

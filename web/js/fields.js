@@ -38,6 +38,11 @@ function makeSetError(container, before, describedEls, errorId, toggle = contain
   };
 }
 
+// Hint content: a string, or several sentences shown one per line.
+function hintContent(hint) {
+  return Array.isArray(hint) ? hint.map((line) => h("span", { class: "hint__line" }, line)) : hint;
+}
+
 function labelNode(id, text, isHeading, headingProps) {
   if (isHeading) {
     return h("h1", { class: "label-wrapper", tabindex: "-1", ...headingProps },
@@ -59,6 +64,8 @@ export function textField(o) {
     maxlength: o.maxlength,
     spellcheck: o.spellcheck === false ? "false" : undefined,
     "aria-describedby": hintId || undefined,
+    min: o.min || undefined,
+    max: o.max || undefined,
   };
   let input;
   if (o.multiline) {
@@ -69,7 +76,7 @@ export function textField(o) {
   }
   const group = h("div", { class: "form-group" });
   group.append(labelNode(o.id, o.label, o.labelIsHeading, o.headingProps));
-  if (o.hint) group.append(h("div", { class: "hint", id: hintId }, o.hint));
+  if (o.hint) group.append(h("div", { class: "hint", id: hintId }, hintContent(o.hint)));
   let control = input;
   if (o.suffix) {
     control = h("div", { class: "input-wrapper" }, input,
@@ -77,7 +84,7 @@ export function textField(o) {
   }
   group.append(control);
   const setError = makeSetError(group, control, [input], errorId);
-  return { el: group, input, focusId: o.id, setError, getValue: () => input.value };
+  return { el: group, input, focusId: o.id, setError, getValue: () => input.value, setValue: (v) => { input.value = v; } };
 }
 
 // Radios inside a fieldset. options: [{value, label, hint}].
@@ -89,7 +96,7 @@ export function radiosField(o) {
   if (o.legendIsHeading) legend.append(h("h1", { class: "fieldset__heading", tabindex: "-1", ...o.headingProps }, o.legend));
   else legend.append(o.legend);
   fieldset.append(legend);
-  if (o.hint) fieldset.append(h("div", { class: "hint", id: hintId }, o.hint));
+  if (o.hint) fieldset.append(h("div", { class: "hint", id: hintId }, hintContent(o.hint)));
   const list = h("div", { class: `radios${o.inline ? " radios--inline" : ""}` });
   const inputs = [];
   for (const opt of o.options) {
@@ -119,6 +126,7 @@ export function radiosField(o) {
     focusId: inputs.length ? inputs[0].id : o.idPrefix,
     setError,
     getValue: () => (inputs.find((i) => i.checked) || { value: "" }).value,
+    setValue: (v) => { for (const i of inputs) i.checked = i.value === String(v ?? ""); },
   };
 }
 
@@ -133,8 +141,12 @@ export function selectField(o) {
   }
   const group = h("div", { class: "form-group" });
   group.append(labelNode(o.id, o.label, o.labelIsHeading, o.headingProps));
-  if (o.hint) group.append(h("div", { class: "hint", id: hintId }, o.hint));
+  if (o.hint) group.append(h("div", { class: "hint", id: hintId }, hintContent(o.hint)));
   group.append(select);
   const setError = makeSetError(group, select, [select], errorId);
-  return { el: group, input: select, focusId: o.id, setError, getValue: () => select.value };
+  const setValue = (v) => {
+    select.value = String(v ?? "");
+    if (select.selectedIndex < 0) select.value = "";
+  };
+  return { el: group, input: select, focusId: o.id, setError, getValue: () => select.value, setValue };
 }

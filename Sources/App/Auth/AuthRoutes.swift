@@ -89,7 +89,7 @@ struct AuthRoutes: Sendable {
             let left = policy.maxFailedAttempts - attempts
             guard left > 0 else { throw tooManyAttempts }
             throw APIError(
-                400, "invalid_code", "Неверный код. Осталось попыток: \(left)", field: "code",
+                400, "invalid_code", "Неверный код", field: "code",
                 extra: ["attempts_left": .number(Double(left))])
         }
         try await store.deleteLoginCode(phone: phone.e164)

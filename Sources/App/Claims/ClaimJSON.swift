@@ -6,6 +6,9 @@ enum ClaimJSON {
     static func make(_ claim: Claim, catalog: ClaimCatalog) -> JSONValue {
         var answers: [String: JSONValue] = [:]
         for (key, value) in claim.answers { answers[key] = .string(value) }
+        let plan = claim.wizardPlan.map(JSONValue.init(jsonText:)) ?? .null
+        var planSubmission: String?
+        if case .object(let fields) = plan, case .string(let id)? = fields["submission_id"] { planSubmission = id }
         let streamURL: JSONValue =
             claim.submissionID == nil ? .null : .string("/api/v1/claim-plan/\(claim.sessionToken)")
         return .object([
@@ -19,7 +22,10 @@ enum ClaimJSON {
             "revision": .number(Double(claim.revision)),
             "session_token": .string(claim.sessionToken),
             "submission_id": .optional(claim.submissionID),
-            "plan": claim.wizardPlan.map(JSONValue.init(jsonText:)) ?? .null,
+            "submitted_revision": claim.submittedRevision.map { .number(Double($0)) } ?? .null,
+            // The plan may be confirmed only while it describes the current answers (see `isSubmissionCurrent`).
+            "plan_is_current": .bool(claim.isSubmissionCurrent && planSubmission == claim.submissionID),
+            "plan": plan,
             "stream_url": streamURL,
             "created_at": .string(iso(claim.createdAt)),
             "updated_at": .string(iso(claim.updatedAt)),

@@ -203,7 +203,7 @@ struct ClaimRoutes: Sendable {
         let submissionID = body.submission_id
         let claim = try await update(existing.id) { claim in
             if claim.isConfirmed && claim.submissionID == submissionID { return }
-            guard claim.status == .draft, claim.submissionID == submissionID else {
+            guard claim.status == .draft, claim.submissionID == submissionID, claim.isSubmissionCurrent else {
                 throw APIError(409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз")
             }
             let now = Date()
@@ -286,6 +286,8 @@ enum CatalogJSON {
                         "id": .string(question.id), "label": .string(question.label), "hint": .optional(question.hint),
                         "kind": .string(question.kind.rawValue), "required": .bool(question.required),
                         "max_length": .number(Double(question.maxLength)),
+                        "allows_future": .bool(question.allowsFuture),
+                        "not_before": .optional(question.notBefore),
                         "options": .array(
                             question.options.map { .object(["value": .string($0.value), "label": .string($0.label)]) }),
                     ]

@@ -20,6 +20,9 @@ struct ConfirmationPage: Sendable {
                 400, "invalid_field", "Параметр render должен быть 16–64 шестнадцатеричных символа", field: "render")
         }
         let claim = try await claims.ownedClaim(request.parameters["claim_id"], session: session)
+        guard claim.submissionID == nil || claim.isSubmissionCurrent || claim.isConfirmed else {
+            throw APIError(409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз")
+        }
         guard let submissionID = claim.submissionID,
             case .ready(let planJSON)? = try await claims.store.planRecord(
                 sessionToken: claim.sessionToken, submissionID: submissionID)?.outcome,
@@ -104,7 +107,16 @@ struct ConfirmationPage: Sendable {
             <script nonce="\(nonce)">
             (function () {
               var render = \(jsonQuote(render));
-              function send(type) { parent.postMessage({ type: type, render: render, submission_id: \(jsonQuote(plan.submissionID)) }, "*"); }
+              function send(type, extra) {
+                var message = { type: type, render: render, submission_id: \(jsonQuote(plan.submissionID)) };
+                if (extra) { for (var key in extra) { message[key] = extra[key]; } }
+                parent.postMessage(message, "*");
+              }
+              // A sandboxed frame cannot be measured by its parent: report the height so it can show the whole
+              // document without a scroll area inside the page.
+              function reportHeight() { send("clpr:height", { height: document.documentElement.scrollHeight }); }
+              window.addEventListener("load", reportHeight);
+              window.addEventListener("resize", reportHeight);
               var confirm = document.getElementById("confirm");
               var cancel = document.getElementById("cancel");
               if (confirm) confirm.addEventListener("click", function () { confirm.disabled = true; send("clpr:confirm"); });

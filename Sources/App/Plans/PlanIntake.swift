@@ -10,6 +10,9 @@ struct PlanIntake: Sendable {
     let hub: StreamHub
     let logger: Logger
 
+    /// The most of an invalid payload kept as a dead letter.
+    static let maxDeadLetterBytes = 64 * 1024
+
     /// Runs until the bus's message stream ends.
     func run() async {
         for await message in bus.messages() {
@@ -45,9 +48,10 @@ struct PlanIntake: Sendable {
                     receivedAt: now)
             }
         } catch {
+            // A huge payload is kept only in part: enough to see what it was.
             try await store.storeDeadLetter(
-                channel: message.channel, payload: message.payload, reason: "\(error.code): \(error.message)",
-                receivedAt: now)
+                channel: message.channel, payload: Array(message.payload.prefix(Self.maxDeadLetterBytes)),
+                reason: "\(error.code): \(error.message)", receivedAt: now)
             // Attribute the failure to the submission it names, or else to the claim's current one, so the
             // waiting person learns of it instead of waiting for the timeout.
             var submissionID = error.submissionID
@@ -65,7 +69,13 @@ struct PlanIntake: Sendable {
         case .stored:
             hub.deliver(token: token, submissionID: record.submissionID, outcome: record.outcome)
         case .duplicate:
-            logger.debug("duplicate plan ignored", metadata: ["submission_id": record.submissionID])
+            // Another instance (every instance receives every message) or an earlier delivery stored it first.
+            // Streams held here still need it: send them what is stored (their state machine drops repeats).
+            logger.debug("duplicate plan not stored again", metadata: ["submission_id": record.submissionID])
+            guard hub.hasListeners(token: token),
+                let stored = try await store.planRecord(sessionToken: token, submissionID: record.submissionID)
+            else { return }
+            hub.deliver(token: token, submissionID: stored.submissionID, outcome: stored.outcome)
         case .unknownToken:
             logger.warning(
                 "plan for an unknown session token dropped", metadata: ["bytes": String(message.payload.count)])

@@ -10,6 +10,8 @@ struct PlanStreamRoutes: Sendable {
     let authenticator: Authenticator
     let hub: StreamHub
     let planTimeout: Duration
+    /// Streams this instance holds at most; the next one is answered 503 with `Retry-After`.
+    let maxStreams: Int
     let logger: Logger
 
     func register(in router: inout Router) {
@@ -23,7 +25,14 @@ struct PlanStreamRoutes: Sendable {
             }
     }
 
+    /// The answer beyond ``maxStreams``: come back in a few seconds (or at another instance). Open streams are
+    /// never evicted to make room.
+    static let tooManyStreams = APIError(
+        503, "too_many_streams", "Сервер перегружен. Повторите через несколько секунд", headers: ["Retry-After": "5"])
+
     @Sendable func stream(_ request: HTTPRequest) async throws -> HTTPResponse {
+        // Cheap early refusal before any lookup; the registration below enforces the cap exactly.
+        guard hub.count < maxStreams else { throw Self.tooManyStreams }
         let session = try await authenticator.require(request)
         let token = request.parameters["session_token"] ?? ""
         guard Self.isWellFormedToken(token), let claim = try await store.claim(sessionToken: token) else {
@@ -33,14 +42,19 @@ struct PlanStreamRoutes: Sendable {
         if let expiresAt = claim.expiresAt, expiresAt <= Date() {
             throw APIError(410, "expired", "Срок действия черновика истёк")
         }
-        guard let submissionID = claim.submissionID, let submittedAt = claim.submittedAt else {
-            throw APIError(409, "not_submitted", "Заявка ещё не отправлена")
+        guard claim.isSubmissionCurrent, let submissionID = claim.submissionID, let submittedAt = claim.submittedAt
+        else {
+            // Never submitted, or edited since: the stored plan describes answers that no longer exist.
+            throw APIError(409, "not_submitted", "Заявка ещё не отправлена или изменена после отправки")
         }
         let stream = ResponseStream()
         let listener = StreamHub.Listener(
             token: token, submissionID: submissionID, deadline: submittedAt.adding(planTimeout), stream: stream)
         // Register FIRST, then read what is stored: a plan published in between is buffered by the listener.
-        hub.register(listener)
+        guard hub.register(listener, limit: maxStreams) else {
+            logger.warning("stream refused: open stream limit reached", metadata: ["limit": String(maxStreams)])
+            throw Self.tooManyStreams
+        }
         let stored: PlanRecord?
         do {
             stored = try await store.planRecord(sessionToken: token, submissionID: submissionID)

@@ -95,31 +95,52 @@ final class StreamHub: Sendable {
         }
     }
 
-    private let listeners = Mutex<[String: [ObjectIdentifier: Listener]]>([:])
+    struct Registry {
+        var byToken: [String: [ObjectIdentifier: Listener]] = [:]
+        var count = 0
+    }
 
-    var count: Int { listeners.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    private let listeners = Mutex(Registry())
 
-    func register(_ listener: Listener) {
-        listeners.withLock { $0[listener.token, default: [:]][ObjectIdentifier(listener)] = listener }
+    /// Streams registered right now.
+    var count: Int { listeners.withLock { $0.count } }
+
+    /// Registers `listener` unless `limit` streams are registered already.
+    /// - Returns: false (nothing registered) at the limit.
+    @discardableResult
+    func register(_ listener: Listener, limit: Int = .max) -> Bool {
+        listeners.withLock { registry in
+            guard registry.count < limit else { return false }
+            let previous = registry.byToken[listener.token, default: [:]].updateValue(
+                listener, forKey: ObjectIdentifier(listener))
+            if previous == nil { registry.count += 1 }
+            return true
+        }
     }
 
     func remove(_ listener: Listener) {
         listener.markClosed()
-        listeners.withLock { all in
-            all[listener.token]?[ObjectIdentifier(listener)] = nil
-            if all[listener.token]?.isEmpty == true { all[listener.token] = nil }
+        listeners.withLock { registry in
+            guard registry.byToken[listener.token]?.removeValue(forKey: ObjectIdentifier(listener)) != nil else {
+                return
+            }
+            registry.count -= 1
+            if registry.byToken[listener.token]?.isEmpty == true { registry.byToken[listener.token] = nil }
         }
     }
 
+    /// True if this instance holds a stream for `token`.
+    func hasListeners(token: String) -> Bool { listeners.withLock { $0.byToken[token] != nil } }
+
     /// Hands an outcome to every stream of `token` on this instance.
     func deliver(token: String, submissionID: String, outcome: PlanRecord.Outcome) {
-        let targets = listeners.withLock { Array(($0[token] ?? [:]).values) }
+        let targets = listeners.withLock { Array(($0.byToken[token] ?? [:]).values) }
         for listener in targets { listener.deliver(outcome, submissionID: submissionID) }
     }
 
     /// Checks every stream's deadline; called periodically by ``run(interval:)``.
     func expireDue(now: Date = Date()) {
-        let all = listeners.withLock { $0.values.flatMap(\.values) }
+        let all = listeners.withLock { $0.byToken.values.flatMap(\.values) }
         for listener in all where now >= listener.deadline { listener.expireIfDue(now: now) }
     }
 

@@ -95,7 +95,7 @@ public struct AnswerValidator: Sendable {
                 continue
             }
             // Format checks run on submit only, so a half-typed answer can still be autosaved.
-            guard complete, let message = formatProblem(question, value) else { continue }
+            guard complete, let message = formatProblem(question, value, answers: answers) else { continue }
             errors.append(FieldError(field: field, message: message))
         }
         return errors
@@ -117,14 +117,21 @@ public struct AnswerValidator: Sendable {
         return nil
     }
 
-    func formatProblem(_ question: Question, _ value: String) -> String? {
+    func formatProblem(_ question: Question, _ value: String, answers: [String: String]) -> String? {
         switch question.kind {
         case .text, .textarea:
             return nil
         case .date:
-            guard let day = CalendarDay(iso: value) else { return "Введите дату в формате ДД.ММ.ГГГГ" }
-            if day.year < 1900 { return "Проверьте год" }
-            if !question.allowsFuture && today < day { return "Дата не может быть в будущем" }
+            // Messages name the question: the error summary lists them away from their fields.
+            let name = "«\(question.label)»"
+            guard let day = CalendarDay(iso: value) else { return "\(name): введите дату в формате ДД.ММ.ГГГГ" }
+            if day.year < 1900 { return "\(name): проверьте год" }
+            if !question.allowsFuture && today < day { return "\(name): дата не может быть в будущем" }
+            if let otherID = question.notBefore, let other = type.question(otherID),
+                let start = answers[otherID].flatMap({ CalendarDay(iso: $0.trimmingWhitespace()) }), day < start
+            {
+                return "\(name) не может быть раньше, чем «\(other.label)» (\(start.russian))"
+            }
             return nil
         case .number:
             guard let number = Int(value) else { return "Введите целое число" }

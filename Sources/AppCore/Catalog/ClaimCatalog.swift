@@ -27,8 +27,8 @@ extension ClaimType {
                     .init("delay", "Задержка или отмена рейса"), .init("other", "Другое"),
                 ]),
             Question(id: "trip_country", label: "Страна, где это произошло", kind: .text, maxLength: 100),
-            Question(id: "trip_start", label: "Дата начала поездки", hint: "Например, 03.12.2026", kind: .date),
-            Question(id: "event_date", label: "Дата события", hint: "Например, 03.12.2026", kind: .date),
+            Question(id: "trip_start", label: "Дата начала поездки", kind: .date),
+            Question(id: "event_date", label: "Дата события", kind: .date, notBefore: "trip_start"),
             Question(
                 id: "description", label: "Опишите, что произошло",
                 hint: "Где и когда это случилось, к кому Вы обращались", kind: .textarea),
@@ -65,7 +65,7 @@ extension ClaimType {
                     .init("flood", "Залив"), .init("fire", "Пожар"), .init("theft", "Кража"),
                     .init("other", "Другое повреждение"),
                 ]),
-            Question(id: "event_date", label: "Дата события", hint: "Например, 03.12.2026", kind: .date),
+            Question(id: "event_date", label: "Дата события", kind: .date),
             Question(
                 id: "address", label: "Адрес застрахованного имущества",
                 hint: "Город, улица, дом, квартира", kind: .text, maxLength: 300),
@@ -97,7 +97,7 @@ extension ClaimType {
             Question(
                 id: "policy_number", label: "Номер полиса ОСАГО", hint: "Например, ХХХ 0123456789", kind: .text,
                 maxLength: 40),
-            Question(id: "event_date", label: "Дата ДТП", hint: "Например, 03.12.2026", kind: .date),
+            Question(id: "event_date", label: "Дата ДТП", kind: .date),
             Question(
                 id: "event_place", label: "Место ДТП", hint: "Город, улица, ближайший дом или километр трассы",
                 kind: .text, maxLength: 300),

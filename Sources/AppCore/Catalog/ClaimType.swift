@@ -46,10 +46,14 @@ public struct Question: Sendable, Equatable {
     public var max: Int?
     /// For `date`: whether the date may lie in the future. Default false: events already happened.
     public var allowsFuture: Bool
+    /// For `date`: the id of another date question this one may not precede (an event during a trip cannot
+    /// happen before the trip started).
+    public var notBefore: String?
 
     public init(
         id: String, label: String, hint: String? = nil, kind: Kind, required: Bool = true, maxLength: Int? = nil,
-        options: [Option] = [], min: Int? = nil, max: Int? = nil, allowsFuture: Bool = false
+        options: [Option] = [], min: Int? = nil, max: Int? = nil, allowsFuture: Bool = false,
+        notBefore: String? = nil
     ) {
         self.id = id
         self.label = label
@@ -61,6 +65,7 @@ public struct Question: Sendable, Equatable {
         self.min = min
         self.max = max
         self.allowsFuture = allowsFuture
+        self.notBefore = notBefore
     }
 }
 

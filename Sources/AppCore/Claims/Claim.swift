@@ -90,6 +90,14 @@ public struct Claim: Sendable, Equatable {
     }
 }
 
+extension Claim {
+    /// Whether the current submission was made from the answers as they are now. Once a submitted draft is edited,
+    /// its plan describes answers that no longer exist: it may be shown as history but never confirmed.
+    public var isSubmissionCurrent: Bool {
+        submissionID != nil && submittedRevision == revision
+    }
+}
+
 /// The stored outcome of one submission: a valid plan, or a failure to show instead.
 public struct PlanRecord: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {

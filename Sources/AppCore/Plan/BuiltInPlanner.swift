@@ -58,13 +58,13 @@ public struct BuiltInPlanner: Sendable {
     }
 
     static func nextSteps(_ type: ClaimType) -> [String] {
+        // What happens after the person confirms: the plan's steps are shown once the claim is accepted.
         var steps = [
-            "Подтвердите заявление.",
             "Загрузите документы из списка.",
             "Специалист проверит заявление в течение 2 рабочих дней и свяжется с Вами.",
         ]
-        if type.code == "osago" { steps.insert("Не ремонтируйте автомобиль до осмотра.", at: 2) }
-        if type.code == "property" { steps.insert("Сохраните повреждённое имущество до осмотра.", at: 2) }
+        if type.code == "osago" { steps.insert("Не ремонтируйте автомобиль до осмотра.", at: 1) }
+        if type.code == "property" { steps.insert("Сохраните повреждённое имущество до осмотра.", at: 1) }
         return steps
     }
 

@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { T, statusText } from "../texts.js";
 import { h, button, heading, notice } from "../dom.js";
 import { claimNumber, formatDate, formatDateTime } from "../format.js";
-import { findType, loadClaimTypes, planDocuments, planMatches, planNextSteps, planSummary } from "../claim-model.js";
+import { findType, loadClaimTypes, planDocuments, planMatches, planNextSteps } from "../claim-model.js";
 import { justConfirmed } from "../session.js";
 import { claimPath } from "./wizard.js";
 
@@ -85,16 +85,19 @@ export async function doneView(ctx) {
     summaryRow(T.done.createdLabel, formatDate(claim.created_at)),
     claim.updated_at ? summaryRow(T.done.updatedLabel, formatDate(claim.updated_at)) : null));
 
-  const summary = planSummary(plan);
-  if (summary) {
-    nodes.push(h("h2", { class: "heading-m" }, T.done.summaryHeading), h("p", { class: "body pre-line" }, summary));
-  }
-
+  // No plan summary here: it was written for the check before confirming («Проверьте… и подтвердите»).
+  // Document upload does not exist on the site yet: say so instead of promising it.
+  const uploadAvailable = Boolean(claim.upload_url);
   if (claim.status !== "draft") {
-    const steps = planNextSteps(plan);
+    // Steps about confirming are done by now (older plans still list one).
+    const steps = planNextSteps(plan).filter((st) => !/^подтвердите(\s|$)/i.test(st.title.trim()));
     const list = h("ol", { class: "list list--number", id: "next-steps" });
     if (steps.length) {
-      for (const st of steps) list.append(h("li", null, st.title, st.text ? h("span", { class: "hint block" }, st.text) : null));
+      for (const st of steps) {
+        const about = !uploadAvailable && /загрузите|загрузить/i.test(st.title) ? T.done.uploadStepHint : "";
+        const text = [st.text, about].filter(Boolean).join(" ");
+        list.append(h("li", null, st.title, text ? h("span", { class: "hint block" }, text) : null));
+      }
     } else {
       for (const t of T.done.nextDefault) list.append(h("li", null, t));
     }
@@ -104,6 +107,7 @@ export async function doneView(ctx) {
   const docs = planDocuments(plan, type);
   if (docs.length) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.docsHeading),
+      uploadAvailable ? null : h("p", { class: "body", id: "upload-note" }, T.done.uploadLater),
       h("ul", { class: "list list--bullet", id: "documents" }, docs.map((d) => h("li", { class: "document-item" },
         d.title, " ", h("span", { class: "hint" }, `(${d.required ? T.done.docRequired : T.done.docOptional})`),
         d.hint ? h("span", { class: "hint block" }, d.hint) : null))));

@@ -4,7 +4,9 @@ import { api } from "../api.js";
 import { T, statusText } from "../texts.js";
 import { h, button, heading, linkButton, notice, visuallyHidden } from "../dom.js";
 import { claimNumber, formatDate, formatDateTime, formatPhone } from "../format.js";
-import { answeredCount, findType, firstIncompletePage, loadClaimTypes, paginate, forgetClaims } from "../claim-model.js";
+import {
+  answerForDisplay, answeredCount, findType, firstIncompletePage, loadClaimTypes, paginate, forgetClaims,
+} from "../claim-model.js";
 import { pendingLogin } from "../session.js";
 
 function draftProgress(draft, types) {
@@ -22,16 +24,35 @@ function typeTitle(claim, types) {
   return claim.type_title || (type && type.title) || claim.type_code || "";
 }
 
+// What tells two drafts of one type apart: when it was started, and the policy number / event date if answered.
+const DETAIL_QUESTIONS = ["policy_number", "event_date"];
+
+function draftDetails(draft, types) {
+  const type = types && findType(types, draft.type_code);
+  const answers = draft.answers || {};
+  const out = [];
+  if (draft.created_at) out.push(T.home.createdOn(formatDate(draft.created_at)));
+  for (const id of DETAIL_QUESTIONS) {
+    const value = answers[id];
+    if (value === undefined || value === null || String(value).trim() === "") continue;
+    const q = (type && (type.questions || []).find((x) => x.id === id)) || { id, kind: id.endsWith("_date") ? "date" : "text" };
+    out.push(T.home.detail(q.label || id, answerForDisplay(q, value)));
+  }
+  return out;
+}
+
 function draftItem(ctx, draft, types) {
   const title = typeTitle(draft, types);
+  const details = draftDetails(draft, types);
   return h("li", { class: "task-list__item draft-item", dataset: { claimId: draft.claim_id } },
     h("h3", { class: "heading-s task-list__title" }, title),
+    details.length ? h("p", { class: "task-list__meta draft-details" }, details.join(" · ")) : null,
     h("p", { class: "task-list__meta" }, draftProgress(draft, types)),
     h("p", { class: "task-list__meta hint" }, T.home.changedAt(formatDateTime(draft.updated_at || draft.created_at))),
     button(T.home.resume, {
       class: "button button--secondary resume-draft",
       onclick: () => ctx.go(`/claims/${encodeURIComponent(draft.claim_id)}/edit`),
-    }, visuallyHidden(T.home.resumeHidden(title))));
+    }, visuallyHidden(T.home.resumeHidden(title, details.join(", ")))));
 }
 
 function claimItem(claim, types) {

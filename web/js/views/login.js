@@ -1,7 +1,7 @@
 // Sign-in: phone number page, then the one-time code page.
 
 import { api } from "../api.js";
-import { T } from "../texts.js";
+import { T, sentence } from "../texts.js";
 import { h, button, backLink, heading, showErrorSummary, setErrorTitle } from "../dom.js";
 import { textField } from "../fields.js";
 import { formatPhone, phoneDigitsCount } from "../format.js";
@@ -192,7 +192,8 @@ export async function codeView(ctx) {
       resendStatus.replaceChildren();
       if (e.code === "invalid_code" || (e.field === "code" && e.status === 400)) {
         const left = e.details && Number.isFinite(e.details.attempts_left) ? e.details.attempts_left : null;
-        const text = left !== null ? `${e.message} ${T.code.attemptsLeft(left)}` : e.message;
+        // The server's message is «Неверный код»; the count comes from attempts_left (added once, as a sentence).
+        const text = left !== null && !/осталось/i.test(e.message) ? `${sentence(e.message)} ${T.code.attemptsLeft(left)}` : e.message;
         field.setError(text);
         field.input.select();
         showErrorSummary(errors, [{ id: "code", message: text }]);

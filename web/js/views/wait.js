@@ -4,17 +4,25 @@
 import { api } from "../api.js";
 import { T } from "../texts.js";
 import { h, button, heading, setTitle } from "../dom.js";
-import { openClaim, planMatches } from "../claim-model.js";
+import { openClaimFresh, planMatches, submissionOutdated } from "../claim-model.js";
 import { claimPath } from "./wizard.js";
 
 const SLOW_AFTER_S = 20;
 
+// The submission no longer matches the answers (edited since, maybe in another tab): explain, go to the check page.
+export function toCheckStale(ctx, s) {
+  s.notice = T.check.stale;
+  ctx.go(claimPath(s.id, "/check"), { replace: true });
+}
+
 export async function waitView(ctx) {
   const id = ctx.params.id;
-  const s = await ctx.guard(openClaim(id));
+  const s = await ctx.guard(openClaimFresh(id));
   const claim = s.claim;
   if (claim.status !== "draft" || claim.is_confirmed) return ctx.go(claimPath(id), { replace: true });
   if (planMatches(claim)) return ctx.go(claimPath(id, "/confirm"), { replace: true });
+  // Answers changed since the submission: its plan is void, the person sends the claim again.
+  if (submissionOutdated(claim)) return toCheckStale(ctx, s);
   let streamUrl = claim.stream_url
     || (s.submission && s.submission.submission_id === claim.submission_id ? s.submission.stream_url : null);
   if (!streamUrl) return ctx.go(claimPath(id, "/check"), { replace: true });
@@ -93,7 +101,7 @@ export async function waitView(ctx) {
     if (done) return;
     close();
     stopTimer();
-    if (plan) s.claim.plan = plan;
+    if (plan) Object.assign(s.claim, { plan, plan_is_current: true });
     setStatus(T.wait.ready);
     ctx.go(claimPath(id, "/confirm"), { replace: true });
   };
@@ -106,6 +114,13 @@ export async function waitView(ctx) {
       s.adopt(fresh);
       if (fresh.status !== "draft" || fresh.is_confirmed) return ctx.go(claimPath(id), { replace: true });
       if (planMatches(fresh)) return goConfirm(fresh.plan);
+      // 409 not_submitted: the answers changed after sending.
+      if (submissionOutdated(fresh) || !fresh.submission_id) {
+        done = true;
+        close();
+        stopTimer();
+        return toCheckStale(ctx, s);
+      }
       showFailure("lost");
     } catch (e) {
       if (done) return;
@@ -149,11 +164,17 @@ export async function waitView(ctx) {
     btn.textContent = T.wait.retrying;
     try {
       if (!s.saver.busy) s.adopt(await api.claim(id));
+      if (s.claim.status !== "draft" || s.claim.is_confirmed) return ctx.go(claimPath(id), { replace: true });
+      if (submissionOutdated(s.claim)) return toCheckStale(ctx, s);
       else await s.saver.flush();
       const res = await api.submitWizard(id, { ...s.answers }, s.revision);
       if (done) return;
       s.submission = res;
-      Object.assign(s.claim, { submission_id: res.submission_id, session_token: res.session_token, stream_url: res.stream_url, plan: null });
+      if (typeof res.revision === "number") s.revision = res.revision;
+      Object.assign(s.claim, {
+        submission_id: res.submission_id, session_token: res.session_token, stream_url: res.stream_url,
+        revision: s.revision, submitted_revision: s.revision, plan: null, plan_is_current: false,
+      });
       streamUrl = res.stream_url;
       h1.textContent = T.wait.heading;
       setTitle(T.wait.heading);
@@ -170,7 +191,7 @@ export async function waitView(ctx) {
       if (e.status === 401) return ctx.fail(e);
       if (e.code === "revision_conflict" && e.details.claim) {
         s.adopt(e.details.claim);
-        s.notice = T.wizard.conflict;
+        s.notice = T.wizard.refreshed;
         return ctx.go(claimPath(id, "/check"));
       }
       if (e.code === "not_a_draft") return ctx.go(claimPath(id), { replace: true });

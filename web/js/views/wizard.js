@@ -4,7 +4,14 @@ import { api } from "../api.js";
 import { T } from "../texts.js";
 import { h, backLink, caption, heading, notice, setErrorTitle, showErrorSummary, errorSummary, visuallyHidden } from "../dom.js";
 import { radiosField, selectField, textField } from "../fields.js";
-import { answerForDisplay, answerForInput, firstIncompletePage, openClaim, questionOptions } from "../claim-model.js";
+import {
+  answerForDisplay, answerForInput, firstIncompletePage, normalizeAnswer, openClaim, questionOptions, todayISO,
+} from "../claim-model.js";
+import { parseDayAnswer } from "../format.js";
+
+function sameValue(a, b) {
+  return String(a ?? "") === String(b ?? "");
+}
 
 export function claimPath(id, rest = "") {
   return `/claims/${encodeURIComponent(id)}${rest}`;
@@ -23,7 +30,8 @@ async function loadDraft(ctx) {
 }
 
 // «Сохранено» / «Сохраняем…» / «Не удалось сохранить — повторим», plus autosave events.
-function saveStatus(ctx, s) {
+// onChanged(text): the draft was changed elsewhere and the working copy now differs (default: render again).
+function saveStatus(ctx, s, onChanged = null) {
   const el = h("p", { id: "save-status", class: "save-status", role: "status", "aria-live": "polite" });
   const texts = { saving: T.wizard.saving, saved: T.wizard.saved, failed: T.wizard.saveFailed, rejected: T.wizard.saveRejected };
   const show = (st) => {
@@ -33,9 +41,13 @@ function saveStatus(ctx, s) {
   show(s.saver.status);
   const off = s.saver.on((event, data) => {
     if (event === "status") show(data);
-    else if (event === "conflict") {
-      s.notice = T.wizard.conflict;
-      ctx.reload();
+    else if (event === "conflict" || event === "refreshed") {
+      const text = event === "conflict" ? T.wizard.conflict : T.wizard.refreshed;
+      if (onChanged) onChanged(text);
+      else {
+        s.notice = text;
+        ctx.reload();
+      }
     } else if (event === "notDraft") {
       ctx.go(claimPath(s.id), { replace: true, flash: { text: T.wizard.notDraft } });
     } else if (event === "unauthenticated") {
@@ -52,17 +64,25 @@ function takeNotice(s) {
   return text ? notice(text, "info", { id: "claim-notice" }) : null;
 }
 
+const squash = (t) => String(t || "").replace(/[\s\u00A0.]/g, "").toLowerCase();
+
+// The catalog's hint and our own format example, as separate sentences (one per line); never the same twice.
 function hintFor(q) {
-  const extra = {
+  let extra = {
     date: T.wizard.dateHint,
     money: T.wizard.moneyHint,
     phone: T.wizard.phoneHint,
   }[q.kind];
-  return [q.hint, extra].filter(Boolean).join(" ") || null;
+  const own = q.hint ? String(q.hint).trim() : "";
+  if (own && extra && squash(own).includes(squash(extra))) extra = null;
+  const lines = [own, extra].filter(Boolean);
+  if (!lines.length) return null;
+  if (lines.length === 1) return lines[0];
+  return lines.map((t, i) => (i < lines.length - 1 && !/[.!?…:]$/.test(t) ? t + "." : t));
 }
 
-// One question -> its field object ({el, focusId, setError, getValue, inputs|input}).
-function questionField(q, value, isHeading) {
+// One question -> its field object ({el, focusId, setError, getValue, setValue, inputs|input}).
+function questionField(q, value, isHeading, answers = {}) {
   const id = `q-${q.id}`;
   const label = `${q.label || q.id}${q.required ? "" : T.wizard.optional}`;
   const hint = hintFor(q);
@@ -79,7 +99,11 @@ function questionField(q, value, isHeading) {
     case "textarea":
       return textField({ id, label, labelIsHeading: isHeading, hint, multiline: true, rows: 6, value: shown, maxlength: q.max_length });
     case "date":
-      return textField({ id, label, labelIsHeading: isHeading, hint, type: "date", value: shown, width: "date" });
+      return textField({
+        id, label, labelIsHeading: isHeading, hint, type: "date", value: shown, width: "date",
+        max: q.allows_future ? null : todayISO(),
+        min: q.not_before ? parseDayAnswer(answers[q.not_before] || "") || null : null,
+      });
     case "number":
       return textField({ id, label, labelIsHeading: isHeading, hint, inputmode: "numeric", value: shown, width: "10", spellcheck: false });
     case "money":
@@ -112,13 +136,37 @@ export async function wizardView(ctx) {
   const fromCheck = Boolean(ctx.query.q);
   const single = questions.length === 1;
   const fields = questions.map((q) => {
-    const f = questionField(q, s.answers[q.id], single);
-    watch(f, () => s.setAnswer(q, f.getValue()));
+    const f = questionField(q, s.answers[q.id], single, s.answers);
+    watch(f, () => {
+      s.setAnswer(q, f.getValue());
+      // A later date on this page may not be earlier than this one: keep its picker's lower bound in step.
+      questions.forEach((other, i) => {
+        if (other.not_before === q.id && fields[i].input) {
+          const min = parseDayAnswer(s.answers[q.id] || "");
+          if (min) fields[i].input.min = min;
+          else fields[i].input.removeAttribute("min");
+        }
+      });
+    });
     return f;
   });
+  // Shows the working copy in the controls (after it changed elsewhere), leaving alone what the person is
+  // typing right now: those edits are in the working copy already.
+  const showAnswers = () => {
+    questions.forEach((q, i) => {
+      if (s.unsaved.has(q.id)) return;
+      const f = fields[i];
+      if (sameValue(normalizeAnswer(q, f.getValue()), s.answers[q.id])) return;
+      f.setValue(answerForInput(q, s.answers[q.id]));
+    });
+  };
+  const noticeSlot = h("div", { class: "notice-slot" });
   const errors = h("div", { class: "error-slot" });
   const submit = h("button", { type: "submit", class: "button", id: "next" }, n < total ? T.wizard.next : T.wizard.toCheck);
-  const status = saveStatus(ctx, s);
+  const status = saveStatus(ctx, s, (text) => {
+    showAnswers();
+    noticeSlot.replaceChildren(notice(text, "info", { id: "claim-notice" }));
+  });
   const form = h("form", { novalidate: true, class: "form" }, fields.map((f) => f.el), submit, status);
 
   const showProblems = (problems) => {
@@ -150,9 +198,10 @@ export async function wizardView(ctx) {
 
   const title = single ? questions[0].label : s.type.title || s.claim.type_title || "";
   const back = fromCheck ? "#" + claimPath(s.id, "/check") : n === 1 ? "#/" : "#" + claimPath(s.id, `/step/${n - 1}`);
+  noticeSlot.append(takeNotice(s) || "");
   ctx.render("wizard", T.wizard.step(n, total) + ": " + title, [
     backLink(back),
-    takeNotice(s),
+    noticeSlot,
     errors,
     caption(T.wizard.step(n, total), "progress"),
     single ? null : heading(title),
@@ -210,11 +259,15 @@ export async function checkView(ctx) {
       const res = await api.submitWizard(id, { ...s.answers }, s.revision);
       s.fieldErrors = {};
       s.submission = res;
+      if (typeof res.revision === "number") s.revision = res.revision;
       Object.assign(s.claim, {
         submission_id: res.submission_id,
         session_token: res.session_token,
         stream_url: res.stream_url,
+        revision: s.revision,
+        submitted_revision: s.revision,
         plan: null,
+        plan_is_current: false,
       });
       ctx.go(claimPath(id, "/wait"));
     } catch (e) {
@@ -224,7 +277,7 @@ export async function checkView(ctx) {
       if (e.status === 401) return ctx.fail(e);
       if (e.code === "revision_conflict" && e.details.claim) {
         s.adopt(e.details.claim);
-        s.notice = T.wizard.conflict;
+        s.notice = T.wizard.refreshed;
       } else if (e.code === "not_a_draft") {
         ctx.go(claimPath(id), { replace: true, flash: { text: T.wizard.notDraft } });
         return;

@@ -1,17 +1,18 @@
 import AppCore
 import Foundation
 
-/// `clpr_claims.payload`: a JSON object with the seed's keys (`phone`, `claim_id`, `wizard_plan`, `answers`,
-/// `documents_meta`) plus clpr's `status_history`. `wizard_plan` and `documents_meta` are embedded JSON values,
-/// not strings; keys clpr does not know (written by older tools) survive an update.
-struct ClaimPayload {
-    var phone: String?
-    var answers: [String: String]
+/// `clpr_claims.payload` (SQLite `TEXT`, PostgreSQL `jsonb`): a JSON object with the seed's keys (`phone`,
+/// `claim_id`, `wizard_plan`, `answers`, `documents_meta`) plus clpr's `status_history`. `wizard_plan` and
+/// `documents_meta` are embedded JSON values, not strings; keys clpr does not know (written by older tools) survive
+/// an update. One codec for both stores, so both write the same payload shape.
+package struct ClaimPayload {
+    package var phone: String?
+    package var answers: [String: String]
     /// Canonical JSON text (sorted keys, no whitespace) of the embedded object, or nil.
-    var wizardPlan: String?
+    package var wizardPlan: String?
     /// Canonical JSON text of the embedded array.
-    var documentsMeta: String
-    var statusHistory: [StatusChange]
+    package var documentsMeta: String
+    package var statusHistory: [StatusChange]
 
     private static let writingOptions: JSONSerialization.WritingOptions = [
         .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed,
@@ -20,7 +21,7 @@ struct ClaimPayload {
     // MARK: - Encoding
 
     /// The payload text for `claim`, keeping any unknown keys of `existing` (the stored payload, if any).
-    static func encode(_ claim: Claim, keepingUnknownKeysOf existing: String? = nil) throws -> String {
+    package static func encode(_ claim: Claim, keepingUnknownKeysOf existing: String? = nil) throws -> String {
         var object = try existing.map { try parseObject($0, operation: "encode claim payload") } ?? [:]
         object["phone"] = claim.phone ?? NSNull()
         object["claim_id"] = claim.id
@@ -28,22 +29,29 @@ struct ClaimPayload {
         object["answers"] = claim.answers
         object["documents_meta"] = try embeddedArray(claim.documentsMeta, key: "documents_meta")
         object["status_history"] = claim.statusHistory.map {
-            ["status": $0.status.rawValue, "at": SQLiteTimestamp.format($0.at)]
+            ["status": $0.status.rawValue, "at": StoreTimestamp.format($0.at)]
         }
         return try serialize(object, operation: "encode claim payload")
     }
 
     /// `payload` with `wizard_plan` replaced by the object in `planJSON`, everything else kept.
-    static func replacingWizardPlan(in payload: String?, with planJSON: String) throws -> String {
+    package static func replacingWizardPlan(in payload: String?, with planJSON: String) throws -> String {
         var object = try payload.map { try parseObject($0, operation: "store plan") } ?? [:]
         object["wizard_plan"] = try embeddedObject(planJSON, key: "wizard_plan")
         return try serialize(object, operation: "store plan")
     }
 
+    /// `text` (a JSON object, as `jsonb` prints it) re-serialized canonically: sorted keys, no whitespace.
+    package static func canonical(_ text: String, operation: String) throws -> String {
+        try serialize(parseObject(text, operation: operation), operation: operation)
+    }
+
     // MARK: - Decoding
 
     /// Decodes stored payload text; a missing payload reads as empty.
-    static func decode(_ text: String?, operation: String) throws -> ClaimPayload {
+    /// - Parameter allowingOffset: whether `status_history[].at` may carry a zone offset (see
+    ///   ``StoreTimestamp/parse(_:allowingOffset:)``); clpr always writes `Z`.
+    package static func decode(_ text: String?, operation: String, allowingOffset: Bool) throws -> ClaimPayload {
         let object = try text.map { try parseObject($0, operation: operation) } ?? [:]
         func corrupt(_ what: String) -> StoreError {
             StoreError(.corrupt, operation: operation, detail: "payload.\(what)")
@@ -73,7 +81,7 @@ struct ClaimPayload {
             guard let entries = raw as? [[String: Any]] else { throw corrupt("status_history is not an array") }
             for entry in entries {
                 guard let status = entry["status"] as? String, let atText = entry["at"] as? String,
-                    let at = SQLiteTimestamp.parse(atText)
+                    let at = StoreTimestamp.parse(atText, allowingOffset: allowingOffset)
                 else { throw corrupt("status_history entry is malformed") }
                 statusHistory.append(StatusChange(status: ClaimStatus(rawValue: status), at: at))
             }

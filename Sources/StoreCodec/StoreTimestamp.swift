@@ -1,16 +1,18 @@
 import FoundationEssentials
 
-/// Timestamps as PostgreSQL reads and prints them: written as ISO-8601 UTC text with milliseconds
-/// (`2026-12-03T14:05:09.123Z`, the precision the SQLite store keeps, so both stores return equal dates), read
-/// from `timestamptz` output (`2026-12-03 14:05:09.123+00`, any fraction, any `±HH[:MM[:SS]]` offset) or from a
-/// legacy `timestamp` column (no offset: UTC). Also used for `payload.status_history[].at`.
+/// Timestamps as both stores write them: ISO-8601 UTC text with milliseconds (`2026-12-03T14:05:09.123Z`), fixed
+/// width, so `ORDER BY` on SQLite's text is chronological (years 0000–9999) and both stores return equal dates.
+/// Read back from the same text, from SQLite's own `datetime()` output (a space for `T`, no zone: UTC), and, for
+/// PostgreSQL, from `timestamptz` output (`2026-12-03 14:05:09.123+00`, any fraction, any `±HH[:MM[:SS]]`
+/// offset) or a legacy `timestamp` column (no offset: UTC). Also used for `payload.status_history[].at`.
 ///
-/// Hand-written rather than a `DateFormatter`: exact, allocation-light, no locale or calendar.
-enum PostgresTimestamp {
+/// Hand-written rather than a `DateFormatter`: exact (a date made from whole milliseconds round-trips to an equal
+/// `Date`), allocation-light, no locale or calendar.
+package enum StoreTimestamp {
     private static let millisecondsPerDay: Int64 = 86_400_000
 
     /// Formats `date`, rounded to the nearest millisecond.
-    static func format(_ date: Date) -> String {
+    package static func format(_ date: Date) -> String {
         let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let (days, millisecondOfDay) = floorDivide(totalMilliseconds, millisecondsPerDay)
         let (year, month, day) = civil(fromDays: days)
@@ -22,8 +24,9 @@ enum PostgresTimestamp {
             + ".\(pad(millisecond, 3))Z"
     }
 
-    /// Parses `YYYY-MM-DD[T ]HH:MM:SS[.f…][Z|±HH[:MM[:SS]]]`: milliseconds are kept, no zone reads as UTC.
-    static func parse(_ text: String) -> Date? {
+    /// Parses `YYYY-MM-DD[T ]HH:MM:SS[.f…][Z]`, and with `allowingOffset` also a `±HH[:MM[:SS]]` zone offset
+    /// (as PostgreSQL prints `timestamptz`): milliseconds are kept, no zone reads as UTC.
+    package static func parse(_ text: String, allowingOffset: Bool) -> Date? {
         let bytes = Array(text.utf8)
         var index = 0
         func number(_ width: Int) -> Int64? {
@@ -57,7 +60,9 @@ enum PostgresTimestamp {
         }
         var offsetSeconds: Int64 = 0
         if index < bytes.count, !expect("Z") {
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") else {
+            guard allowingOffset, index < bytes.count,
+                bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")
+            else {
                 return nil
             }
             let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
