@@ -103,6 +103,15 @@ public enum Crypto {
         return out
     }
 
+    /// Whether `text` is base64url text (`A–Z a–z 0–9 - _`, no padding) of a length in `lengths`: the shape of every
+    /// token clpr issues, checked before a token is hashed or looked up.
+    public static func isBase64URL(_ text: String, lengths: ClosedRange<Int>) -> Bool {
+        lengths.contains(text.utf8.count)
+            && text.utf8.allSatisfy {
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+            }
+    }
+
     /// Base64url without padding (RFC 4648 §5).
     public static func base64URL(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

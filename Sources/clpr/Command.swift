@@ -77,20 +77,11 @@ enum Command {
             return 2
         }
         let dryRun = arguments.contains("--dry-run")
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox()
-        Task.detached {
-            do {
-                let report = try await Backfill.run(configuration: configuration, dryRun: dryRun, logger: logger)
-                result.set("\(report)", nil)
-            } catch {
-                result.set(nil, "\(error)")
-            }
-            done.signal()
+        let outcome = runBlocking {
+            "\(try await Backfill.run(configuration: configuration, dryRun: dryRun, logger: logger))"
         }
-        done.wait()
-        guard let text = result.text else {
-            printError("clpr: backfill-unified-id failed: \(result.error ?? "unknown error")")
+        guard case .success(let text) = outcome else {
+            printError("clpr: backfill-unified-id failed: \(outcome.failureText)")
             return 1
         }
         print(text)
@@ -122,20 +113,11 @@ enum Command {
             printError("clpr: bench-seed: N must be in 1...1000000")
             return 2
         }
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox()
-        Task.detached {
-            do {
-                let lines = try await BenchSeeder.seed(mode, configuration: configuration)
-                result.set(lines.joined(separator: "\n") + "\n", nil)
-            } catch {
-                result.set(nil, "\(error)")
-            }
-            done.signal()
+        let outcome = runBlocking {
+            try await BenchSeeder.seed(mode, configuration: configuration).joined(separator: "\n") + "\n"
         }
-        done.wait()
-        guard let text = result.text else {
-            printError("clpr: bench-seed failed: \(result.error ?? "unknown error")")
+        guard case .success(let text) = outcome else {
+            printError("clpr: bench-seed failed: \(outcome.failureText)")
             return 1
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)  // the file holds live session cookies
@@ -185,12 +167,39 @@ enum Command {
     }
 }
 
-/// Carries a detached task's result back to the synchronous command.
-private final class ResultBox: Sendable {
-    private let value = Mutex<(text: String?, error: String?)>((nil, nil))
+extension Command {
+    /// Runs async work from the synchronous command and waits for it (the commands run before, or instead of,
+    /// the server's event loops, so blocking the main thread here is what is wanted).
+    static func runBlocking(_ work: @escaping @Sendable () async throws -> String) -> Result<String, CommandFailure> {
+        let done = DispatchSemaphore(value: 0)
+        let box = OutcomeBox()
+        Task.detached {
+            let result: Result<String, CommandFailure>
+            do { result = .success(try await work()) } catch { result = .failure(CommandFailure(text: "\(error)")) }
+            box.set(result)
+            done.signal()
+        }
+        done.wait()
+        return box.get() ?? .failure(CommandFailure(text: "no result"))
+    }
+}
 
-    var text: String? { value.withLock { $0.text } }
-    var error: String? { value.withLock { $0.error } }
+/// Carries the detached task's result back to the waiting command.
+private final class OutcomeBox: Sendable {
+    private let value = Mutex<Result<String, CommandFailure>?>(nil)
 
-    func set(_ text: String?, _ error: String?) { value.withLock { $0 = (text, error) } }
+    func set(_ result: Result<String, CommandFailure>) { value.withLock { $0 = result } }
+    func get() -> Result<String, CommandFailure>? { value.withLock { $0 } }
+}
+
+/// Why a command's async work failed, as printed.
+struct CommandFailure: Error {
+    var text: String
+}
+
+extension Result where Failure == CommandFailure {
+    var failureText: String {
+        if case .failure(let failure) = self { return failure.text }
+        return ""
+    }
 }

@@ -44,4 +44,13 @@ import Testing
         #expect(Crypto.fromHex("abc") == nil)
         #expect(Crypto.fromHex("zz") == nil)
     }
+
+    @Test func base64URLTokenShapeIsChecked() {
+        #expect(Crypto.isBase64URL(Crypto.randomToken(), lengths: 16...128))
+        #expect(!Crypto.isBase64URL("short", lengths: 16...128))
+        #expect(!Crypto.isBase64URL(String(repeating: "a", count: 129), lengths: 16...128))
+        #expect(!Crypto.isBase64URL("abcdefghijklmnop=", lengths: 16...128))
+        #expect(!Crypto.isBase64URL("abcdefghijklmno/", lengths: 16...128))
+        #expect(!Crypto.isBase64URL("abcdefghijklmnoй", lengths: 16...128))
+    }
 }

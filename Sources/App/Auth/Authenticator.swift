@@ -56,10 +56,5 @@ struct Authenticator: Sendable {
             + (secureCookies ? "; Secure" : "")
     }
 
-    static func isWellFormed(_ token: String) -> Bool {
-        (16...128).contains(token.utf8.count)
-            && token.utf8.allSatisfy {
-                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
-            }
-    }
+    static func isWellFormed(_ token: String) -> Bool { Crypto.isBase64URL(token, lengths: 16...128) }
 }

@@ -18,12 +18,7 @@ struct PlanStreamRoutes: Sendable {
         router.get("/api/v1/claim-plan/:session_token", use: stream)
     }
 
-    static func isWellFormedToken(_ token: String) -> Bool {
-        (8...128).contains(token.utf8.count)
-            && token.utf8.allSatisfy {
-                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
-            }
-    }
+    static func isWellFormedToken(_ token: String) -> Bool { Crypto.isBase64URL(token, lengths: 8...128) }
 
     /// The answer beyond ``maxStreams``: come back in a few seconds (or at another instance). Open streams are
     /// never evicted to make room.
