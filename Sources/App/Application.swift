@@ -90,7 +90,8 @@ public final class Application: Sendable {
         self.server = HTTPServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
-                connectionLimit: configuration.maxStreams + 1024, maxBodySize: configuration.maxBodySize,
+                connectionLimit: configuration.maxStreams + 1024,
+                connectionMemoryLimit: configuration.connectionMemory, maxBodySize: configuration.maxBodySize,
                 heartbeatInterval: configuration.heartbeatInterval),
             router: router, logger: logger.with(label: "clpr.http"))
     }

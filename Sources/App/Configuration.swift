@@ -36,6 +36,9 @@ extension Application {
         public var draftLifetime: Duration
         /// Worker threads of the HTTP server. Default 2.
         public var httpThreads: Int
+        /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
+        /// it) and is most of what an open plan stream costs. Default 8 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
+        public var connectionMemory: Int = 8 * 1024
         /// Log level. Default info (`CLPR_LOG_LEVEL`).
         public var logLevel: String
         /// Where claims and people are stored. Default ``Database/sqlite`` (`CLPR_DATABASE_URL` selects PostgreSQL).

@@ -101,42 +101,50 @@ extension PostgresStore {
     /// ``PlanStoreResult/duplicate`` when already recorded. When the record is the claim's current submission and
     /// a plan, the plan also becomes `payload.wizard_plan` (`updated_at` is untouched).
     public func storePlanRecord(_ record: PlanRecord) async throws -> PlanStoreResult {
-        try await withTransaction("store plan record") { connection in
-            let target = try connection.queryFirst(
-                "SELECT id, submission_id FROM clpr_claims WHERE session_token = $1 FOR UPDATE",
-                [.text(record.sessionToken)], operation: "store plan record"
-            ) { row in (id: try row.requiredText(0, "id"), submissionID: row.text(1)) }
-            guard let target else { return .unknownToken }
+        try await withTransaction("store plan record") { connection in try Self.store(record, on: connection) }
+    }
 
-            var values: [PostgresValue] = [.text(record.sessionToken), .text(record.submissionID)]
-            switch record.outcome {
-            case .ready(let planJSON):
-                values += [.text("ready"), .text(planJSON), .null, .null]
-            case .failed(let code, let message):
-                values += [.text("failed"), .null, .text(code), .text(message)]
-            }
-            let inserted = try connection.execute(
-                """
-                INSERT INTO clpr_claim_plans
-                    (session_token, submission_id, outcome, plan, error_code, error_message, received_at)
-                VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
-                ON CONFLICT (session_token, submission_id) DO NOTHING
-                """,
-                values + [.date(record.receivedAt)], operation: "store plan record")
-            guard inserted > 0 else { return .duplicate }
-
-            let isCurrent = target.submissionID == record.submissionID
-            if isCurrent, case .ready(let planJSON) = record.outcome {
-                try connection.execute(
-                    """
-                    UPDATE clpr_claims
-                    SET payload = jsonb_set(COALESCE(payload, '{}'::jsonb), '{wizard_plan}', $1::jsonb)
-                    WHERE id = $2
-                    """,
-                    [.text(planJSON), .text(target.id)], operation: "store plan record")
-            }
-            return .stored(isCurrent: isCurrent)
+    public func storePlanRecords(_ records: [PlanRecord]) async throws -> [PlanStoreResult] {
+        try await withTransaction("store plan records") { connection in
+            try records.map { try Self.store($0, on: connection) }
         }
+    }
+
+    private static func store(_ record: PlanRecord, on connection: PostgresConnection) throws -> PlanStoreResult {
+        let target = try connection.queryFirst(
+            "SELECT id, submission_id FROM clpr_claims WHERE session_token = $1 FOR UPDATE",
+            [.text(record.sessionToken)], operation: "store plan record"
+        ) { row in (id: try row.requiredText(0, "id"), submissionID: row.text(1)) }
+        guard let target else { return .unknownToken }
+
+        var values: [PostgresValue] = [.text(record.sessionToken), .text(record.submissionID)]
+        switch record.outcome {
+        case .ready(let planJSON):
+            values += [.text("ready"), .text(planJSON), .null, .null]
+        case .failed(let code, let message):
+            values += [.text("failed"), .null, .text(code), .text(message)]
+        }
+        let inserted = try connection.execute(
+            """
+            INSERT INTO clpr_claim_plans
+                (session_token, submission_id, outcome, plan, error_code, error_message, received_at)
+            VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+            ON CONFLICT (session_token, submission_id) DO NOTHING
+            """,
+            values + [.date(record.receivedAt)], operation: "store plan record")
+        guard inserted > 0 else { return .duplicate }
+
+        let isCurrent = target.submissionID == record.submissionID
+        if isCurrent, case .ready(let planJSON) = record.outcome {
+            try connection.execute(
+                """
+                UPDATE clpr_claims
+                SET payload = jsonb_set(COALESCE(payload, '{}'::jsonb), '{wizard_plan}', $1::jsonb)
+                WHERE id = $2
+                """,
+                [.text(planJSON), .text(target.id)], operation: "store plan record")
+        }
+        return .stored(isCurrent: isCurrent)
     }
 
     /// The recorded outcome of one submission, or nil. A plan comes back as canonical JSON text.

@@ -34,13 +34,6 @@ package struct ClaimPayload {
         return try serialize(object, operation: "encode claim payload")
     }
 
-    /// `payload` with `wizard_plan` replaced by the object in `planJSON`, everything else kept.
-    package static func replacingWizardPlan(in payload: String?, with planJSON: String) throws -> String {
-        var object = try payload.map { try parseObject($0, operation: "store plan") } ?? [:]
-        object["wizard_plan"] = try embeddedObject(planJSON, key: "wizard_plan")
-        return try serialize(object, operation: "store plan")
-    }
-
     /// `text` (a JSON object, as `jsonb` prints it) re-serialized canonically: sorted keys, no whitespace.
     package static func canonical(_ text: String, operation: String) throws -> String {
         try serialize(parseObject(text, operation: operation), operation: operation)

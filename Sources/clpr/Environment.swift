@@ -43,6 +43,7 @@ enum Environment {
           CLPR_MAX_BODY_BYTES     request body limit (default 1048576)
           CLPR_OTP_RESEND_S       seconds before a new code may be sent (default 60)
           CLPR_HTTP_THREADS       HTTP worker threads (default 2)
+          CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
           CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
         """
 
@@ -106,6 +107,7 @@ enum Environment {
         if let bytes = try int("CLPR_MAX_BODY_BYTES", 1024...(1 << 30)) { config.maxBodySize = bytes }
         if let s = try int("CLPR_OTP_RESEND_S", 0...3600) { config.loginCodePolicy.resendAfter = .seconds(s) }
         if let n = try int("CLPR_HTTP_THREADS", 1...64) { config.httpThreads = n }
+        if let bytes = try int("CLPR_HTTP_CONNECTION_MEMORY", 4096...(1 << 20)) { config.connectionMemory = bytes }
         if let level = env["CLPR_LOG_LEVEL"], !level.isEmpty {
             guard Logger.Level(name: level) != nil else {
                 throw InvalidValue(

@@ -1,4 +1,5 @@
 import AppCore
+import Foundation
 import Testing
 
 @Suite struct ClaimPlanTests {
@@ -21,6 +22,40 @@ import Testing
         #expect(plan.fields.first { $0.key == "event_kind" }?.value == "Болезнь или травма")
         #expect(plan.fields.first { $0.key == "expenses" }?.value == "1\u{00A0}500\u{00A0}₽")
         #expect(plan.summary.contains("25.11.2026"))
+    }
+
+    @Test func canonicalTextIsWhatJSONEncoderWritesWithSortedKeys() throws {
+        let tricky = "кавычка \" слэш / обратный \\ перевод\nстроки\tтаб \u{1} <script> 😀"
+        var plan = try #require(
+            BuiltInPlanner(catalog: .standard).plan(for: claim(), submissionID: "sub_1", generatedAt: tricky))
+        plan.fields.append(.init(key: "k", label: tricky, value: ""))
+        plan.requiredDocuments.append(RequiredDocument(code: "c", title: tricky, required: false, hint: tricky))
+        plan.requiredDocuments.append(RequiredDocument(code: "d", title: "t"))
+        for candidate in [
+            plan,
+            ClaimPlan(
+                sessionToken: "t", claimID: "c", submissionID: "s", typeCode: "x",
+                title: "", summary: "", fields: [], requiredDocuments: [], nextSteps: []),
+        ] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            #expect(candidate.jsonText() == String(decoding: try encoder.encode(candidate), as: UTF8.self))
+            #expect(try JSONDecoder().decode(ClaimPlan.self, from: Data(candidate.jsonText().utf8)) == candidate)
+        }
+    }
+
+    @Test func invalidPlanNamesTheFieldInsideAnEnvelopeToo() throws {
+        for text in [
+            #"{"version":1,"session_token":"t","claim_id":"c","submission_id":"s","type_code":"x","title":"t","summary":"s","fields":[{"key":"k"}],"required_documents":[],"next_steps":[]}"#,
+            #"{"event":"claim_plan_ready","data":{"version":1,"session_token":"t","claim_id":"c","submission_id":"s","type_code":"x","title":"t","summary":"s","fields":[{"key":"k"}],"required_documents":[],"next_steps":[]}}"#,
+        ] {
+            #expect(
+                throws: PlanValidationError(
+                    code: "missing_field", message: "`fields[0].label` is required", submissionID: "s")
+            ) {
+                try ClaimPlan.parse(Array(text.utf8), sessionToken: "t")
+            }
+        }
     }
 
     @Test func envelopeFormIsAccepted() throws {

@@ -1,6 +1,7 @@
 import AppCore
 import FoundationEssentials
 import Logging
+import Synchronization
 
 /// Consumes every plan message from the bus: validates it, stores it (once per token + submission), then fans
 /// it out to this instance's streams. Nothing reaches a browser without passing ``ClaimPlan/parse(_:sessionToken:)``.
@@ -13,35 +14,81 @@ struct PlanIntake: Sendable {
     /// The most of an invalid payload kept as a dead letter.
     static let maxDeadLetterBytes = 64 * 1024
 
-    /// Runs until the bus's message stream ends.
+    /// The most messages stored in one transaction.
+    static let maxBatch = 256
+
+    /// Runs until the bus's message stream ends. Messages that arrive while a batch is being stored wait and are
+    /// then stored together, one transaction per batch: under load the store's per-transaction cost is shared,
+    /// when idle every message goes alone at once.
     func run() async {
-        for await message in bus.messages() {
-            do {
-                try await handle(message)
-            } catch {
-                logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
+        let inbox = MessageInbox()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await message in bus.messages() { inbox.push(message) }
+                inbox.finish()
+            }
+            while let batch = await inbox.next(max: Self.maxBatch) {
+                await handle(batch: batch)
             }
         }
     }
 
+    /// One message on its own transaction.
     func handle(_ message: PlanMessage) async throws {
+        guard let record = try await record(for: message, receivedAt: Date()) else { return }
+        try await finish(record, try await store.storePlanRecord(record))
+    }
+
+    /// Several messages, stored in one transaction (one by one if the batch fails, so that one bad record
+    /// cannot hold back the others).
+    func handle(batch: [PlanMessage]) async {
         let now = Date()
+        var records: [PlanRecord] = []
+        records.reserveCapacity(batch.count)
+        for message in batch {
+            do {
+                if let record = try await record(for: message, receivedAt: now) { records.append(record) }
+            } catch {
+                logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
+            }
+        }
+        guard !records.isEmpty else { return }
+        do {
+            let results = try await store.storePlanRecords(records)
+            for (record, result) in zip(records, results) { try await finish(record, result) }
+        } catch {
+            logger.warning(
+                "plan batch not stored, storing one by one",
+                metadata: ["count": String(records.count), "error": String(reflecting: error)])
+            for record in records {
+                do {
+                    try await finish(record, try await store.storePlanRecord(record))
+                } catch {
+                    logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
+                }
+            }
+        }
+    }
+
+    /// Validates `message` into what is stored: the plan, or the failure the waiting person is shown. Nil when
+    /// there is nothing to store (not a plan channel, or an unreadable payload for an unknown submission); the
+    /// payload is then kept as a dead letter.
+    private func record(for message: PlanMessage, receivedAt now: Date) async throws -> PlanRecord? {
         guard let token = message.sessionToken else {
             try await store.storeDeadLetter(
                 channel: String(message.channel.prefix(200)), payload: message.payload, reason: "not a plan channel",
                 receivedAt: now)
-            return
+            return nil
         }
-        let record: PlanRecord
         do {
             switch try ClaimPlan.parse(message.payload, sessionToken: token) {
             case .plan(let plan):
-                record = PlanRecord(
+                return PlanRecord(
                     sessionToken: token, submissionID: plan.submissionID, outcome: .ready(planJSON: plan.jsonText()),
                     receivedAt: now)
             case .workflowError(let submissionID, let text):
                 logger.warning("workflow reported an error", metadata: ["submission_id": submissionID, "error": text])
-                record = PlanRecord(
+                return PlanRecord(
                     sessionToken: token, submissionID: submissionID,
                     outcome: .failed(
                         code: "workflow_error", message: "Не удалось подготовить заявку. Попробуйте ещё раз."),
@@ -59,13 +106,18 @@ struct PlanIntake: Sendable {
             logger.warning(
                 "invalid plan payload kept as dead letter",
                 metadata: ["code": error.code, "reason": error.message, "bytes": String(message.payload.count)])
-            guard let submissionID else { return }
-            record = PlanRecord(
+            guard let submissionID else { return nil }
+            return PlanRecord(
                 sessionToken: token, submissionID: submissionID,
                 outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
                 receivedAt: now)
         }
-        switch try await store.storePlanRecord(record) {
+    }
+
+    /// Fans a stored record out to this instance's streams.
+    private func finish(_ record: PlanRecord, _ result: PlanStoreResult) async throws {
+        let token = record.sessionToken
+        switch result {
         case .stored:
             hub.deliver(token: token, submissionID: record.submissionID, outcome: record.outcome)
         case .duplicate:
@@ -78,7 +130,57 @@ struct PlanIntake: Sendable {
             hub.deliver(token: token, submissionID: stored.submissionID, outcome: stored.outcome)
         case .unknownToken:
             logger.warning(
-                "plan for an unknown session token dropped", metadata: ["bytes": String(message.payload.count)])
+                "plan for an unknown session token dropped", metadata: ["submission_id": record.submissionID])
+        }
+    }
+}
+
+/// A hand-over point between the bus's reader and the intake that returns everything queued at once.
+final class MessageInbox: Sendable {
+    private struct State {
+        var queued: [PlanMessage] = []
+        var waiter: CheckedContinuation<[PlanMessage]?, Never>?
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+
+    func push(_ message: PlanMessage) {
+        let waiter = state.withLock { state -> CheckedContinuation<[PlanMessage]?, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.queued.append(message)
+            return nil
+        }
+        waiter?.resume(returning: [message])
+    }
+
+    /// No more messages: ``next(max:)`` returns nil once the queue is empty.
+    func finish() {
+        let waiter = state.withLock { state -> CheckedContinuation<[PlanMessage]?, Never>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.queued.isEmpty ? state.waiter : nil
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Up to `max` queued messages, oldest first; waits while there are none. Nil once finished and empty.
+    func next(max: Int) async -> [PlanMessage]? {
+        await withCheckedContinuation { continuation in
+            let batch = state.withLock { state -> [PlanMessage]?? in
+                if !state.queued.isEmpty {
+                    let count = min(max, state.queued.count)
+                    defer { state.queued.removeFirst(count) }
+                    return .some(Array(state.queued.prefix(count)))
+                }
+                if state.finished { return .some(nil) }
+                state.waiter = continuation
+                return .none
+            }
+            if let batch { continuation.resume(returning: batch) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Logging
 
 /// The claim plan: what the workflow (n8n or the built-in planner) computes from the wizard answers and publishes
 /// on `claim:plan:{session_token}`. Its JSON shape is defined here once and documented in `docs/claim-plan.md`.
@@ -66,12 +67,95 @@ public struct ClaimPlan: Codable, Sendable, Equatable {
         self.source = source
     }
 
-    /// Canonical JSON text (sorted keys): what is stored and sent to browsers.
+    /// Canonical JSON text (keys sorted, no whitespace, absent optionals left out): what is stored and sent to
+    /// browsers. Written by hand because it runs for every plan received and `JSONEncoder` with sorted keys cost
+    /// more than the rest of the intake together; `ClaimPlanTests` checks it against `JSONEncoder`'s output.
     public func jsonText() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings, ints and arrays cannot fail.
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+        var out = JSONObjectWriter()
+        out.field("claim_id", string: claimID)
+        out.field("fields") { out in
+            out.array(fields) { out, field in
+                out.object { out in
+                    out.field("key", string: field.key)
+                    out.field("label", string: field.label)
+                    out.field("value", string: field.value)
+                }
+            }
+        }
+        if let generatedAt { out.field("generated_at", string: generatedAt) }
+        out.field("next_steps") { out in out.array(nextSteps) { out, step in out.string(step) } }
+        out.field("required_documents") { out in
+            out.array(requiredDocuments) { out, document in
+                out.object { out in
+                    out.field("code", string: document.code)
+                    if let hint = document.hint { out.field("hint", string: hint) }
+                    out.field("required") { out in out.raw(document.required ? "true" : "false") }
+                    out.field("title", string: document.title)
+                }
+            }
+        }
+        out.field("session_token", string: sessionToken)
+        if let source { out.field("source", string: source) }
+        out.field("submission_id", string: submissionID)
+        out.field("summary", string: summary)
+        out.field("title", string: title)
+        out.field("type_code", string: typeCode)
+        out.field("version") { out in out.raw(String(version)) }
+        return out.finish()
+    }
+}
+
+/// Appends JSON to a string; the caller writes keys in sorted order.
+struct JSONObjectWriter {
+    private(set) var text = "{"
+    private var needsComma = [false]
+
+    private mutating func separate() {
+        if needsComma[needsComma.count - 1] { text += "," }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    mutating func field(_ key: String, _ value: (inout JSONObjectWriter) -> Void) {
+        separate()
+        text += "\"\(key)\":"
+        needsComma.append(false)
+        value(&self)
+        needsComma.removeLast()
+    }
+
+    mutating func field(_ key: String, string value: String) { field(key) { $0.string(value) } }
+
+    mutating func string(_ value: String) {
+        separate()
+        text += JSONText.quote(value)
+    }
+
+    mutating func raw(_ literal: String) {
+        separate()
+        text += literal
+    }
+
+    mutating func object(_ body: (inout JSONObjectWriter) -> Void) {
+        separate()
+        text += "{"
+        needsComma.append(false)
+        body(&self)
+        needsComma.removeLast()
+        text += "}"
+    }
+
+    mutating func array<Element>(_ elements: [Element], _ body: (inout JSONObjectWriter, Element) -> Void) {
+        separate()
+        text += "["
+        needsComma.append(false)
+        for element in elements { body(&self, element) }
+        needsComma.removeLast()
+        text += "]"
+    }
+
+    mutating func finish() -> String {
+        text += "}"
+        return text
     }
 }
 
@@ -108,54 +192,92 @@ extension ClaimPlan {
         guard payload.count <= maxPayloadBytes else {
             throw PlanValidationError(code: "too_large", message: "plan payload is \(payload.count) bytes")
         }
-        let object: [String: JSONValue]
+        // One typed decoding pass straight into `ClaimPlan` (no intermediate `JSONValue` tree): every plan message
+        // of every instance goes through here, so it is the intake's hot path.
+        let delivery: PlanDelivery
         do {
-            let value = try JSONDecoder().decode(JSONValue.self, from: Data(payload))
-            guard case .object(let dictionary) = value else {
-                throw PlanValidationError(code: "invalid_json", message: "plan payload is not a JSON object")
-            }
-            object = dictionary
+            delivery = try JSONDecoder().decode(IncomingPayload.self, from: Data(payload)).delivery
         } catch let error as PlanValidationError {
             throw error
         } catch {
             throw PlanValidationError(code: "invalid_json", message: "plan payload is not valid JSON")
         }
-        var body = object
-        if case .string(let event)? = object["event"] {
-            guard case .object(let data)? = object["data"] else {
+        if case .plan(let plan) = delivery { try plan.check(sessionToken: sessionToken) }
+        return delivery
+    }
+
+    /// A payload in any of its accepted shapes; decoding it does the shape checks and reports them as
+    /// ``PlanValidationError``s (thrown through `JSONDecoder` unchanged).
+    private struct IncomingPayload: Decodable {
+        var delivery: PlanDelivery
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ name: String) { stringValue = name }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+
+            static let event = Key("event")
+            static let data = Key("data")
+            static let submissionID = Key("submission_id")
+            static let message = Key("message")
+        }
+
+        init(from decoder: any Decoder) throws {
+            let top: KeyedDecodingContainer<Key>
+            do {
+                top = try decoder.container(keyedBy: Key.self)
+            } catch {
+                throw PlanValidationError(code: "invalid_json", message: "plan payload is not a JSON object")
+            }
+            guard let event = try? top.decodeIfPresent(String.self, forKey: .event) else {
+                delivery = .plan(try Self.plan(from: decoder, container: top, pathPrefix: 0))
+                return
+            }
+            guard (try? top.nestedContainer(keyedBy: Key.self, forKey: .data)) != nil else {
                 throw PlanValidationError(code: "missing_field", message: "envelope without an object in `data`")
             }
             switch event {
-            case "claim_plan_ready": body = data
+            case "claim_plan_ready":
+                let body = try top.superDecoder(forKey: .data)
+                delivery = .plan(try Self.plan(from: body, container: body.container(keyedBy: Key.self), pathPrefix: 1))
             case "claim_plan_error":
-                guard case .string(let submissionID)? = data["submission_id"], !submissionID.isEmpty else {
+                let data = try top.nestedContainer(keyedBy: Key.self, forKey: .data)
+                guard let submissionID = try? data.decode(String.self, forKey: .submissionID), !submissionID.isEmpty
+                else {
                     throw PlanValidationError(code: "missing_field", message: "`data.submission_id` is required")
                 }
-                var message = "workflow reported an error"
-                if case .string(let text)? = data["message"] { message = String(text.prefix(500)) }
-                return .workflowError(submissionID: submissionID, message: message)
+                let message = (try? data.decodeIfPresent(String.self, forKey: .message)) ?? nil
+                delivery = .workflowError(
+                    submissionID: submissionID,
+                    message: message.map { String($0.prefix(500)) } ?? "workflow reported an error")
             default:
                 throw PlanValidationError(code: "invalid_field", message: "unknown event `\(event.prefix(40))`")
             }
         }
-        let submissionID: String? = if case .string(let id)? = body["submission_id"] { id } else { nil }
-        func fail(_ code: String, _ message: String) -> PlanValidationError {
-            PlanValidationError(code: code, message: message, submissionID: submissionID)
+
+        /// Decodes the plan body, naming the failing field relative to the plan (not to an envelope's `data`).
+        private static func plan(from decoder: any Decoder, container: KeyedDecodingContainer<Key>, pathPrefix: Int)
+            throws(PlanValidationError) -> ClaimPlan
+        {
+            let submissionID = (try? container.decodeIfPresent(String.self, forKey: .submissionID)) ?? nil
+            func fail(_ code: String, _ message: String) -> PlanValidationError {
+                PlanValidationError(code: code, message: message, submissionID: submissionID)
+            }
+            func path(_ keys: [any CodingKey]) -> String { ClaimPlan.path(Array(keys.dropFirst(pathPrefix))) }
+            do {
+                return try ClaimPlan(from: decoder)
+            } catch DecodingError.keyNotFound(let key, let context) {
+                throw fail("missing_field", "`\(path(context.codingPath + [key]))` is required")
+            } catch DecodingError.typeMismatch(_, let context) {
+                throw fail("invalid_field", "`\(path(context.codingPath))` has the wrong type")
+            } catch DecodingError.valueNotFound(_, let context) {
+                throw fail("invalid_field", "`\(path(context.codingPath))` must not be null")
+            } catch {
+                throw fail("invalid_json", "plan could not be read")
+            }
         }
-        let plan: ClaimPlan
-        do {
-            plan = try JSONDecoder().decode(ClaimPlan.self, from: JSONEncoder().encode(JSONValue.object(body)))
-        } catch DecodingError.keyNotFound(let key, let context) {
-            throw fail("missing_field", "`\(Self.path(context.codingPath + [key]))` is required")
-        } catch DecodingError.typeMismatch(_, let context) {
-            throw fail("invalid_field", "`\(Self.path(context.codingPath))` has the wrong type")
-        } catch DecodingError.valueNotFound(_, let context) {
-            throw fail("invalid_field", "`\(Self.path(context.codingPath))` must not be null")
-        } catch {
-            throw fail("invalid_json", "plan could not be read")
-        }
-        try plan.check(sessionToken: sessionToken)
-        return .plan(plan)
     }
 
     static func path(_ keys: [any CodingKey]) -> String {

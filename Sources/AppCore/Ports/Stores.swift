@@ -81,8 +81,22 @@ public protocol ClaimStore: Sendable {
     /// Records a submission's outcome once per (token, submission id). When it is the claim's current
     /// submission and a plan, it also becomes `payload.wizard_plan`.
     func storePlanRecord(_ record: PlanRecord) async throws -> PlanStoreResult
+    /// ``storePlanRecord(_:)`` for several records in one transaction, in order (a record may repeat an earlier
+    /// one of the batch: it is then a `.duplicate`). The results are in the records' order. If it throws, none
+    /// of the batch was stored.
+    func storePlanRecords(_ records: [PlanRecord]) async throws -> [PlanStoreResult]
     /// The recorded outcome for one submission, if any.
     func planRecord(sessionToken: String, submissionID: String) async throws -> PlanRecord?
     /// Keeps a payload that could not be attributed or parsed, for inspection.
     func storeDeadLetter(channel: String, payload: [UInt8], reason: String, receivedAt: Date) async throws
+}
+
+extension ClaimStore {
+    /// One transaction per record; stores that can do better implement it themselves.
+    public func storePlanRecords(_ records: [PlanRecord]) async throws -> [PlanStoreResult] {
+        var results: [PlanStoreResult] = []
+        results.reserveCapacity(records.count)
+        for record in records { results.append(try await storePlanRecord(record)) }
+        return results
+    }
 }

@@ -12,15 +12,35 @@ public struct ServerSentEvent: Sendable, Equatable {
         self.data = data
     }
 
-    /// The wire form: `event:`, `id:`, one `data:` line per line of data, blank line.
+    /// The wire form: `event:`, `id:`, one `data:` line per line of data (CR dropped), blank line.
     public var bytes: [UInt8] {
-        var text = "event: \(event)\n"
-        if let id { text += "id: \(id)\n" }
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
-            text += "data: \(line.filter { $0 != "\r" })\n"
+        let prefix = Array("data: ".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(data.utf8.count + event.utf8.count + (id?.utf8.count ?? 0) + 24)
+        out += "event: ".utf8
+        out += event.utf8
+        out.append(Self.newline)
+        if let id {
+            out += "id: ".utf8
+            out += id.utf8
+            out.append(Self.newline)
         }
-        return Array((text + "\n").utf8)
+        out += prefix
+        // Plans are single-line JSON: copy them whole; split only data that has line breaks.
+        if !data.utf8.contains(where: { $0 == Self.newline || $0 == Self.carriageReturn }) {
+            out += data.utf8
+        } else {
+            for byte in data.utf8 where byte != Self.carriageReturn {
+                out.append(byte)
+                if byte == Self.newline { out += prefix }
+            }
+        }
+        out += [Self.newline, Self.newline]
+        return out
     }
+
+    private static let newline = UInt8(ascii: "\n")
+    private static let carriageReturn = UInt8(ascii: "\r")
 }
 
 /// The terminal events of a plan stream and their ids.
