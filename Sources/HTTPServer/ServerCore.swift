@@ -215,7 +215,7 @@ final class ServerCore: Sendable {
     }
 
     /// libmicrohttpd allocates this much per stream response; server-sent events are small.
-    static let streamBlockSize = 1024
+    static let streamBlockSize = 256
 
     // MARK: - Streams and shutdown
 

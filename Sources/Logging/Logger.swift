@@ -146,23 +146,35 @@ public enum JSONText {
     /// - Parameter escapingHTML: also writes `<` as `\u003c`, so the literal stays inert if it ever lands
     ///   inside an HTML page or `<script>` (no `</script>` break-out).
     public static func quote(_ text: String, escapingHTML: Bool = false) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<" where escapingHTML: out += "\\u003c"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        // Works on UTF-8 bytes: every byte that needs escaping is ASCII, and multi-byte sequences never contain
+        // ASCII bytes. Most strings need no escaping at all and are copied whole.
+        func needsEscape(_ byte: UInt8) -> Bool {
+            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                || (escapingHTML && byte == UInt8(ascii: "<"))
+        }
+        guard text.utf8.contains(where: needsEscape) else { return "\"" + text + "\"" }
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            guard needsEscape(byte) else {
+                out.append(byte)
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case UInt8(ascii: "\n"): out += #"\n"#.utf8
+            case UInt8(ascii: "\r"): out += #"\r"#.utf8
+            case UInt8(ascii: "\t"): out += #"\t"#.utf8
+            case UInt8(ascii: "<"): out += #"\u003c"#.utf8
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                out += #"\u00"#.utf8
+                out += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
