@@ -33,6 +33,18 @@ public struct PostgresTestDatabase: Sendable {
     public let name: String
     /// Connects to this database (pool of 4).
     public let configuration: PostgresStore.Configuration
+
+    /// A `CLPR_DATABASE_URL` for this database: the admin URL with its database name replaced (for child
+    /// processes such as `clpr serve`).
+    public var url: String {
+        let admin = PostgresTestConfiguration.adminURL ?? ""
+        var base = admin
+        if let query = base.firstIndex(of: "?") { base = String(base[..<query]) }
+        let query = admin.dropFirst(base.count)
+        let schemeEnd = base.range(of: "://")?.upperBound ?? base.startIndex
+        if let slash = base[schemeEnd...].firstIndex(of: "/") { base = String(base[..<slash]) }
+        return base + "/" + name + query
+    }
     /// Connected to the server's admin database.
     public let admin: PostgresStore
 

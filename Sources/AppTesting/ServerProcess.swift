@@ -28,12 +28,16 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Runs `clpr bench-seed --count N` on `dataDirectory`: N submitted claims, each with its own session.
     /// - Returns: `(token, cookie)` per claim.
-    public static func seed(count: Int, in dataDirectory: String) async throws -> [(token: String, cookie: String)] {
+    public static func seed(
+        count: Int, in dataDirectory: String, environment: [String: String] = [:]
+    ) async throws -> [(token: String, cookie: String)] {
         let file = dataDirectory + "/tokens.tsv"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binaryPath)
         process.arguments = ["bench-seed", "--count", String(count), "--tokens-file", file]
-        process.environment = ["CLPR_DATA_DIR": dataDirectory, "CLPR_LOG_LEVEL": "warning"]
+        process.environment = ["CLPR_DATA_DIR": dataDirectory, "CLPR_LOG_LEVEL": "warning"].merging(environment) {
+            _, new in new
+        }
         try process.run()
         try await offPool { process.waitUntilExit() }
         guard process.terminationStatus == 0 else {

@@ -28,7 +28,9 @@ final class Connection {
     private var statements: [String: OpaquePointer] = [:]
 
     /// Opens (creating if needed) the database at `path` (`:memory:` for a private in-memory database).
-    init(path: String, busyTimeout: Duration) throws {
+    /// - Parameter autoCheckpoint: whether commits on this connection run SQLite's automatic WAL checkpoint (with
+    ///   its `fsync`); the store's writer leaves it to a background connection instead.
+    init(path: String, busyTimeout: Duration, autoCheckpoint: Bool = true) throws {
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -45,6 +47,7 @@ final class Connection {
         try execute(script: "PRAGMA journal_mode = WAL", operation: "enable WAL")
         try execute(script: "PRAGMA foreign_keys = ON", operation: "enable foreign keys")
         try execute(script: "PRAGMA synchronous = NORMAL", operation: "set synchronous")
+        if !autoCheckpoint { try execute(script: "PRAGMA wal_autocheckpoint = 0", operation: "set checkpointing") }
     }
 
     deinit {

@@ -29,7 +29,7 @@ extension SQLiteStore {
 
     /// The claim of the wizard session `sessionToken`, or nil.
     public func claim(sessionToken: String) async throws -> Claim? {
-        try await perform("get claim by session") { connection in
+        try await performRead("get claim by session") { connection in
             try Self.loadClaim(where: "session_token = ?", .text(sessionToken), connection)?.claim
         }
     }
@@ -145,7 +145,7 @@ extension SQLiteStore {
 
     /// The recorded outcome of one submission, or nil.
     public func planRecord(sessionToken: String, submissionID: String) async throws -> PlanRecord? {
-        try await perform("get plan record") { connection in
+        try await performRead("get plan record") { connection in
             try connection.queryFirst(
                 """
                 SELECT outcome, plan, error_code, error_message, received_at FROM clpr_claim_plans

@@ -141,7 +141,7 @@ extension SQLiteStore {
 
     /// The session with `tokenHash`, expired or not (expiry is the caller's check); nil when absent.
     public func session(tokenHash: String) async throws -> Session? {
-        try await perform("get session") { connection in
+        try await performRead("get session") { connection in
             try connection.queryFirst(
                 """
                 SELECT token_hash, user_id, unified_id, channel, created_at, expires_at FROM clpr_sessions

@@ -6,10 +6,13 @@ import Synchronization
 /// The embedded default store: ``IdentityStore`` and ``ClaimStore`` on one SQLite database file, using the seed's
 /// `clpr_*` tables plus clpr's own.
 ///
-/// One connection serves everything, from one serial `DispatchQueue`: every blocking `sqlite3_*` call runs there
-/// and resumes the caller's continuation, so none runs on Swift's cooperative pool, and calls never interleave.
+/// One connection does every write, from one serial `DispatchQueue`: every blocking `sqlite3_*` call runs there
+/// and resumes the caller's continuation, so none runs on Swift's cooperative pool, and writes never interleave.
 /// Multi-statement operations run in `BEGIN IMMEDIATE` transactions, so they stay atomic even when another
-/// process shares the file.
+/// process shares the file. With a database file, two more connections each have their own queue: a reader for
+/// the lookups every plan stream makes when it opens (WAL lets them run beside a write, and they see every
+/// committed write), and a checkpointer that copies the WAL into the database once a second, so that the
+/// checkpoint's `fsync` never stalls a write (it did, for tens of milliseconds, on the plan intake's path).
 ///
 /// ```swift
 /// let store = try SQLiteStore(configuration: .init(location: .file(path: "data/clpr.sqlite")))
@@ -44,10 +47,40 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
 
     /// The configuration the store was opened with.
     public let configuration: Configuration
-    /// The one queue every SQLite call runs on.
+    /// The queue every write runs on.
     private let queue: DispatchQueue
-    /// The connection; nil once closed. Only touched on `queue`.
+    /// The writer connection; nil once closed. Only touched on `queue`.
     private let connection: Mutex<Connection?>
+    /// Read-only lookups on hot paths (``performRead(_:_:)``); nil for an in-memory database, which has no
+    /// second connection.
+    private let reader: SideConnection?
+    /// Runs the WAL checkpoints; nil for an in-memory database.
+    private let checkpointer: SideConnection?
+    private let checkpointTimer: Mutex<(any DispatchSourceTimer)?>
+
+    /// A connection with its own serial queue.
+    final class SideConnection: Sendable {
+        let queue: DispatchQueue
+        let connection: Mutex<Connection?>
+
+        init(label: String, path: String, busyTimeout: Duration) throws {
+            let queue = DispatchQueue(label: label)
+            self.queue = queue
+            connection = Mutex(try queue.sync { try Connection(path: path, busyTimeout: busyTimeout) })
+        }
+
+        func close() {
+            queue.sync {
+                connection.withLock { connection in
+                    connection?.close()
+                    connection = nil
+                }
+            }
+        }
+    }
+
+    /// How often the WAL is checkpointed (a passive checkpoint: it never blocks readers or the writer).
+    static let checkpointInterval: DispatchTimeInterval = .seconds(1)
 
     /// Opens (creating if needed) the database and sets `journal_mode=WAL`, `foreign_keys=ON`, the busy timeout
     /// and `synchronous=NORMAL`. Call ``migrate()`` before use and ``close()`` when done.
@@ -69,11 +102,40 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
                     .unavailable, operation: "create database directory", detail: "\(directory): \(error)")
             }
         }
+        let isFile = if case .file = configuration.location { true } else { false }
         let connection = try queue.sync {
-            try Connection(path: path, busyTimeout: configuration.busyTimeout)
+            try Connection(path: path, busyTimeout: configuration.busyTimeout, autoCheckpoint: !isFile)
         }
         self.queue = queue
+        guard isFile else {
+            self.connection = Mutex(connection)
+            reader = nil
+            checkpointer = nil
+            checkpointTimer = Mutex(nil)
+            return
+        }
+        let checkpointer: SideConnection
+        do {
+            reader = try SideConnection(
+                label: "clpr.sqlite-store.reader", path: path, busyTimeout: configuration.busyTimeout)
+            checkpointer = try SideConnection(
+                label: "clpr.sqlite-store.checkpoint", path: path, busyTimeout: configuration.busyTimeout)
+        } catch {
+            queue.sync { connection.close() }
+            throw error
+        }
         self.connection = Mutex(connection)
+        self.checkpointer = checkpointer
+        let timer = DispatchSource.makeTimerSource(queue: checkpointer.queue)
+        timer.schedule(deadline: .now() + Self.checkpointInterval, repeating: Self.checkpointInterval)
+        timer.setEventHandler {
+            // A failed checkpoint (the file is busy) is retried on the next tick; nothing is lost meanwhile.
+            checkpointer.connection.withLock { connection in
+                try? connection?.execute(script: "PRAGMA wal_checkpoint(PASSIVE)", operation: "checkpoint")
+            }
+        }
+        timer.resume()
+        checkpointTimer = Mutex(timer)
     }
 
     deinit {
@@ -100,6 +162,13 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     /// Finalizes statements and closes the connection. Later calls fail with ``StoreError/Code/unavailable``.
     /// Calling it twice is harmless.
     public func close() {
+        checkpointTimer.withLock { timer in
+            timer?.cancel()
+            timer = nil
+        }
+        checkpointer?.close()
+        reader?.close()
+        // The writer closes last: SQLite checkpoints the WAL into the database when its last connection closes.
         queue.sync {
             connection.withLock { connection in
                 connection?.close()
@@ -142,6 +211,27 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
                 continuation.resume(
                     with: Result {
                         try self.connection.withLock { connection in
+                            guard let connection else {
+                                throw StoreError(.unavailable, operation: operation, detail: "store is closed")
+                            }
+                            return try body(connection)
+                        }
+                    })
+            }
+        }
+    }
+
+    /// Runs a read-only `body` on the reader connection (the writer's, for an in-memory database). It sees every
+    /// write that completed before the call.
+    func performRead<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        guard let reader else { return try await perform(operation, body) }
+        return try await withCheckedThrowingContinuation { continuation in
+            reader.queue.async {
+                continuation.resume(
+                    with: Result {
+                        try reader.connection.withLock { connection in
                             guard let connection else {
                                 throw StoreError(.unavailable, operation: operation, detail: "store is closed")
                             }

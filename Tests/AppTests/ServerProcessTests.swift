@@ -1,6 +1,7 @@
 import AppCore
 import AppTesting
 import Foundation
+import PostgresStore
 import SQLiteStore
 import Testing
 
@@ -23,6 +24,73 @@ struct ServerProcessTests {
             result[token] = (claim.id, try #require(claim.submissionID))
         }
         return result
+    }
+
+    /// Two `clpr serve` processes on one PostgreSQL database and one Redis, as in production behind a load
+    /// balancer: whichever instance holds the browser's stream delivers the plan, and it is stored once.
+    @Test(.enabled(if: PostgresTestConfiguration.isEnabled, "needs CLPR_TEST_DATABASE_URL (./test starts PostgreSQL)"))
+    func twoInstancesOnOnePostgresAndOneRedisDeliverWhereverTheStreamIs() async throws {
+        let redisURL = try RedisTestConfiguration.requireURL()
+        try await PostgresTestDatabase.with { database in
+            let shared = ["CLPR_DATABASE_URL": database.url]
+            let seeded = try await ServerProcess.seed(
+                count: 20, in: try ServerProcess.makeDataDirectory(), environment: shared)
+            let store = try await database.openStore(poolSize: 1)
+            defer { store.close() }
+            var ids: [String: (claimID: String, submissionID: String)] = [:]
+            for (token, _) in seeded {
+                let claim = try #require(try await store.claim(sessionToken: token))
+                ids[token] = (claim.id, try #require(claim.submissionID))
+            }
+            let environment = shared.merging([
+                "CLPR_REDIS_URL": redisURL, "CLPR_PLANNER": "none", "CLPR_PLAN_TIMEOUT_S": "600",
+            ]) { _, new in new }
+            let instanceA = try await ServerProcess(
+                dataDirectory: try ServerProcess.makeDataDirectory(), environment: environment)
+            let instanceB: ServerProcess
+            do {
+                instanceB = try await ServerProcess(
+                    dataDirectory: try ServerProcess.makeDataDirectory(), environment: environment)
+            } catch {
+                await instanceA.stop()
+                throw error
+            }
+            do {
+                for instance in [instanceA, instanceB] {
+                    #expect(
+                        await eventually(timeout: .seconds(5)) { (try? await instance.get("/readyz").status) == 200 })
+                }
+                // Half of the streams on each instance; every plan is published once, both instances receive it.
+                var streams: [(token: String, stream: EventStream)] = []
+                for (index, (token, cookie)) in seeded.enumerated() {
+                    let instance = index.isMultiple(of: 2) ? instanceA : instanceB
+                    let stream = try await instance.openStream(token: token, cookie: cookie)
+                    #expect(stream.head.status == 200)
+                    streams.append((token, stream))
+                }
+                let redis = try RedisTestClient(url: redisURL)
+                for (token, _) in streams {
+                    let (claimID, submissionID) = try #require(ids[token])
+                    let receivers = try await redis.publish(
+                        "claim:plan:\(token)",
+                        RedisPlanStreamTests.planJSON(token: token, claimID: claimID, submissionID: submissionID))
+                    #expect(receivers == 2, "both instances hold a PSUBSCRIBE")
+                }
+                for (token, stream) in streams {
+                    let transcript = try await stream.collect(timeout: .seconds(5))
+                    #expect(transcript.events.map(\.event) == ["claim_plan_ready"], "stream of \(token.prefix(6))")
+                    #expect(transcript.events.first?.id == ids[token]?.submissionID)
+                }
+                let rows = try await store.inspect("SELECT count(*) FROM clpr_claim_plans")
+                #expect((rows.first?.first ?? nil) == "20", "each plan stored once although both instances received it")
+            } catch {
+                await instanceA.stop()
+                await instanceB.stop()
+                throw error
+            }
+            await instanceA.stop()
+            await instanceB.stop()
+        }
     }
 
     @Test func sigtermWith200OpenStreamsExitsWithin5sEndingEveryStreamCleanly() async throws {

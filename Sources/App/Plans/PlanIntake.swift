@@ -33,10 +33,26 @@ struct PlanIntake: Sendable {
         }
     }
 
-    /// One message on its own transaction.
-    func handle(_ message: PlanMessage) async throws {
-        guard let record = try await record(for: message, receivedAt: Date()) else { return }
-        try await finish(record, try await store.storePlanRecord(record))
+    /// What became of one message.
+    enum Outcome: Sendable, Equatable {
+        /// Stored for the first time and sent to this instance's streams.
+        case stored
+        /// Already stored (another delivery path, another instance, a workflow that ran twice): not stored again.
+        case duplicate
+        /// No claim has the channel's token.
+        case unknownToken
+        /// Failed validation: kept as a dead letter (and a `claim_plan_error` for the submission it names).
+        case invalid(code: String, message: String)
+    }
+
+    /// One message on its own transaction (the HTTP callback's path; the bus's messages go in batches).
+    @discardableResult
+    func handle(_ message: PlanMessage) async throws -> Outcome {
+        let prepared = try await prepare(message, receivedAt: Date())
+        let invalid = prepared.invalid.map { Outcome.invalid(code: $0.code, message: $0.message) }
+        guard let record = prepared.record else { return invalid ?? .unknownToken }
+        let result = try await finish(record, try await store.storePlanRecord(record))
+        return invalid ?? result
     }
 
     /// Several messages, stored in one transaction (one by one if the batch fails, so that one bad record
@@ -47,7 +63,7 @@ struct PlanIntake: Sendable {
         records.reserveCapacity(batch.count)
         for message in batch {
             do {
-                if let record = try await record(for: message, receivedAt: now) { records.append(record) }
+                if let record = try await prepare(message, receivedAt: now).record { records.append(record) }
             } catch {
                 logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
             }
@@ -55,14 +71,14 @@ struct PlanIntake: Sendable {
         guard !records.isEmpty else { return }
         do {
             let results = try await store.storePlanRecords(records)
-            for (record, result) in zip(records, results) { try await finish(record, result) }
+            for (record, result) in zip(records, results) { _ = try await finish(record, result) }
         } catch {
             logger.warning(
                 "plan batch not stored, storing one by one",
                 metadata: ["count": String(records.count), "error": String(reflecting: error)])
             for record in records {
                 do {
-                    try await finish(record, try await store.storePlanRecord(record))
+                    _ = try await finish(record, try await store.storePlanRecord(record))
                 } catch {
                     logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
                 }
@@ -70,29 +86,33 @@ struct PlanIntake: Sendable {
         }
     }
 
-    /// Validates `message` into what is stored: the plan, or the failure the waiting person is shown. Nil when
-    /// there is nothing to store (not a plan channel, or an unreadable payload for an unknown submission); the
-    /// payload is then kept as a dead letter.
-    private func record(for message: PlanMessage, receivedAt now: Date) async throws -> PlanRecord? {
+    /// Validates `message` into what is stored: the plan, or the failure the waiting person is shown (with
+    /// `invalid` saying why). No record when there is nothing to store (not a plan channel, or an unreadable
+    /// payload for an unknown submission); an invalid payload is kept as a dead letter.
+    private func prepare(
+        _ message: PlanMessage, receivedAt now: Date
+    ) async throws -> (record: PlanRecord?, invalid: (code: String, message: String)?) {
         guard let token = message.sessionToken else {
             try await store.storeDeadLetter(
                 channel: String(message.channel.prefix(200)), payload: message.payload, reason: "not a plan channel",
                 receivedAt: now)
-            return nil
+            return (nil, ("invalid_channel", "not a plan channel"))
         }
         do {
             switch try ClaimPlan.parse(message.payload, sessionToken: token) {
             case .plan(let plan):
-                return PlanRecord(
+                let record = PlanRecord(
                     sessionToken: token, submissionID: plan.submissionID, outcome: .ready(planJSON: plan.jsonText()),
                     receivedAt: now)
+                return (record, nil)
             case .workflowError(let submissionID, let text):
                 logger.warning("workflow reported an error", metadata: ["submission_id": submissionID, "error": text])
-                return PlanRecord(
+                let record = PlanRecord(
                     sessionToken: token, submissionID: submissionID,
                     outcome: .failed(
                         code: "workflow_error", message: "Не удалось подготовить заявку. Попробуйте ещё раз."),
                     receivedAt: now)
+                return (record, nil)
             }
         } catch {
             // A huge payload is kept only in part: enough to see what it was.
@@ -106,31 +126,36 @@ struct PlanIntake: Sendable {
             logger.warning(
                 "invalid plan payload kept as dead letter",
                 metadata: ["code": error.code, "reason": error.message, "bytes": String(message.payload.count)])
-            guard let submissionID else { return nil }
-            return PlanRecord(
+            let invalid = (code: error.code, message: error.message)
+            guard let submissionID else { return (nil, invalid) }
+            let record = PlanRecord(
                 sessionToken: token, submissionID: submissionID,
                 outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
                 receivedAt: now)
+            return (record, invalid)
         }
     }
 
     /// Fans a stored record out to this instance's streams.
-    private func finish(_ record: PlanRecord, _ result: PlanStoreResult) async throws {
+    private func finish(_ record: PlanRecord, _ result: PlanStoreResult) async throws -> Outcome {
         let token = record.sessionToken
         switch result {
         case .stored:
             hub.deliver(token: token, submissionID: record.submissionID, outcome: record.outcome)
+            return .stored
         case .duplicate:
             // Another instance (every instance receives every message) or an earlier delivery stored it first.
             // Streams held here still need it: send them what is stored (their state machine drops repeats).
             logger.debug("duplicate plan not stored again", metadata: ["submission_id": record.submissionID])
             guard hub.hasListeners(token: token),
                 let stored = try await store.planRecord(sessionToken: token, submissionID: record.submissionID)
-            else { return }
+            else { return .duplicate }
             hub.deliver(token: token, submissionID: stored.submissionID, outcome: stored.outcome)
+            return .duplicate
         case .unknownToken:
             logger.warning(
                 "plan for an unknown session token dropped", metadata: ["submission_id": record.submissionID])
+            return .unknownToken
         }
     }
 }
