@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
@@ -22,7 +23,8 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
 
         // MARK: - Domain (no I/O): types, rules, ports
-        .target(name: "AppCore", dependencies: ["Logging"]),
+        // jansson reads plan payloads: every plan message of every instance is parsed, so it is a hot path.
+        .target(name: "AppCore", dependencies: ["Logging", "CJansson"]),
 
         // MARK: - Adapters
         // The pure code both stores share: claim payload JSON, timestamp text.

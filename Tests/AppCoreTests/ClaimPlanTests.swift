@@ -58,6 +58,16 @@ import Testing
         }
     }
 
+    @Test func invalidUTF8AndNullFieldsAreNamed() throws {
+        #expect(throws: PlanValidationError(code: "invalid_json", message: "plan payload is not valid JSON")) {
+            try ClaimPlan.parse([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D], sessionToken: "t")
+        }
+        let text = #"{"version":1,"session_token":null}"#
+        #expect(throws: PlanValidationError(code: "invalid_field", message: "`session_token` must not be null")) {
+            try ClaimPlan.parse(Array(text.utf8), sessionToken: "t")
+        }
+    }
+
     @Test func envelopeFormIsAccepted() throws {
         let plan = try #require(
             BuiltInPlanner(catalog: .standard).plan(for: claim(), submissionID: "sub_1", generatedAt: "x"))
@@ -78,6 +88,11 @@ import Testing
         (#"{"version":1}"#, "missing_field"),
         (#"{"event":"claim_plan_ready","data":5}"#, "missing_field"),
         (#"{"event":"surprise","data":{}}"#, "invalid_field"),
+        (#"{"version":1,"version":1}"#, "invalid_json"),  // duplicate keys
+        (String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000), "invalid_json"),
+        ("{\"version\":\"\u{FFFD}\"}".replacing("\u{FFFD}", with: "\\ud800"), "invalid_json"),  // lone surrogate
+        (#"{"version":1.5}"#, "invalid_field"),
+        ("", "invalid_json"),
     ])
     func invalidPayloadsAreRejectedWithACode(payload: String, code: String) {
         #expect {

@@ -192,97 +192,9 @@ extension ClaimPlan {
         guard payload.count <= maxPayloadBytes else {
             throw PlanValidationError(code: "too_large", message: "plan payload is \(payload.count) bytes")
         }
-        // One typed decoding pass straight into `ClaimPlan` (no intermediate `JSONValue` tree): every plan message
-        // of every instance goes through here, so it is the intake's hot path.
-        let delivery: PlanDelivery
-        do {
-            delivery = try JSONDecoder().decode(IncomingPayload.self, from: Data(payload)).delivery
-        } catch let error as PlanValidationError {
-            throw error
-        } catch {
-            throw PlanValidationError(code: "invalid_json", message: "plan payload is not valid JSON")
-        }
+        let delivery = try PlanPayloadReader.read(payload)
         if case .plan(let plan) = delivery { try plan.check(sessionToken: sessionToken) }
         return delivery
-    }
-
-    /// A payload in any of its accepted shapes; decoding it does the shape checks and reports them as
-    /// ``PlanValidationError``s (thrown through `JSONDecoder` unchanged).
-    private struct IncomingPayload: Decodable {
-        var delivery: PlanDelivery
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(_ name: String) { stringValue = name }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-
-            static let event = Key("event")
-            static let data = Key("data")
-            static let submissionID = Key("submission_id")
-            static let message = Key("message")
-        }
-
-        init(from decoder: any Decoder) throws {
-            let top: KeyedDecodingContainer<Key>
-            do {
-                top = try decoder.container(keyedBy: Key.self)
-            } catch {
-                throw PlanValidationError(code: "invalid_json", message: "plan payload is not a JSON object")
-            }
-            guard let event = try? top.decodeIfPresent(String.self, forKey: .event) else {
-                delivery = .plan(try Self.plan(from: decoder, container: top, pathPrefix: 0))
-                return
-            }
-            guard (try? top.nestedContainer(keyedBy: Key.self, forKey: .data)) != nil else {
-                throw PlanValidationError(code: "missing_field", message: "envelope without an object in `data`")
-            }
-            switch event {
-            case "claim_plan_ready":
-                let body = try top.superDecoder(forKey: .data)
-                delivery = .plan(try Self.plan(from: body, container: body.container(keyedBy: Key.self), pathPrefix: 1))
-            case "claim_plan_error":
-                let data = try top.nestedContainer(keyedBy: Key.self, forKey: .data)
-                guard let submissionID = try? data.decode(String.self, forKey: .submissionID), !submissionID.isEmpty
-                else {
-                    throw PlanValidationError(code: "missing_field", message: "`data.submission_id` is required")
-                }
-                let message = (try? data.decodeIfPresent(String.self, forKey: .message)) ?? nil
-                delivery = .workflowError(
-                    submissionID: submissionID,
-                    message: message.map { String($0.prefix(500)) } ?? "workflow reported an error")
-            default:
-                throw PlanValidationError(code: "invalid_field", message: "unknown event `\(event.prefix(40))`")
-            }
-        }
-
-        /// Decodes the plan body, naming the failing field relative to the plan (not to an envelope's `data`).
-        private static func plan(from decoder: any Decoder, container: KeyedDecodingContainer<Key>, pathPrefix: Int)
-            throws(PlanValidationError) -> ClaimPlan
-        {
-            let submissionID = (try? container.decodeIfPresent(String.self, forKey: .submissionID)) ?? nil
-            func fail(_ code: String, _ message: String) -> PlanValidationError {
-                PlanValidationError(code: code, message: message, submissionID: submissionID)
-            }
-            func path(_ keys: [any CodingKey]) -> String { ClaimPlan.path(Array(keys.dropFirst(pathPrefix))) }
-            do {
-                return try ClaimPlan(from: decoder)
-            } catch DecodingError.keyNotFound(let key, let context) {
-                throw fail("missing_field", "`\(path(context.codingPath + [key]))` is required")
-            } catch DecodingError.typeMismatch(_, let context) {
-                throw fail("invalid_field", "`\(path(context.codingPath))` has the wrong type")
-            } catch DecodingError.valueNotFound(_, let context) {
-                throw fail("invalid_field", "`\(path(context.codingPath))` must not be null")
-            } catch {
-                throw fail("invalid_json", "plan could not be read")
-            }
-        }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop(while: { $0 == "." })
-            .description
     }
 
     /// The rules beyond types: version, matching token, non-empty texts, sane sizes.
