@@ -197,6 +197,9 @@ extension ClaimPlan {
         return delivery
     }
 
+    /// Whether `text` has at most `limit` characters; counts them only when its UTF-8 length could exceed it.
+    static func fits(_ text: String, _ limit: Int) -> Bool { text.utf8.count <= limit || text.count <= limit }
+
     /// The rules beyond types: version, matching token, non-empty texts, sane sizes.
     func check(sessionToken expected: String) throws(PlanValidationError) {
         func fail(_ code: String, _ message: String) -> PlanValidationError {
@@ -210,11 +213,13 @@ extension ClaimPlan {
             ("submission_id", submissionID, 100), ("claim_id", claimID, 100), ("type_code", typeCode, 50),
             ("title", title, 300), ("summary", summary, 5000),
         ] {
-            guard !value.trimmingWhitespace().isEmpty else { throw fail("invalid_field", "`\(name)` is empty") }
-            guard value.count <= limit else { throw fail("invalid_field", "`\(name)` is longer than \(limit)") }
+            guard value.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+                throw fail("invalid_field", "`\(name)` is empty")
+            }
+            guard Self.fits(value, limit) else { throw fail("invalid_field", "`\(name)` is longer than \(limit)") }
         }
         guard fields.count <= 200 else { throw fail("invalid_field", "`fields` has more than 200 items") }
-        for (index, field) in fields.enumerated() where field.label.isEmpty || field.value.count > 5000 {
+        for (index, field) in fields.enumerated() where field.label.isEmpty || !Self.fits(field.value, 5000) {
             throw fail("invalid_field", "`fields[\(index)]` needs a label and a value of at most 5000 characters")
         }
         guard requiredDocuments.count <= 50 else {
