@@ -180,10 +180,16 @@ public final class HTTPServer: Sendable {
         let interval = configuration.heartbeatInterval
         let heartbeatBytes = configuration.heartbeatBytes
         let core = self.core
+        // The heartbeat is spread over the interval: every tick serves one slice of the streams, so 10,000 streams
+        // never get their heartbeats in one burst (which delayed real events behind it), and each stream still
+        // gets one every `interval`.
+        let slices = ServerCore.heartbeatSlices
         let heartbeat = Task.detached {
+            var slice = 0
             while true {
-                do { try await Task.sleep(for: interval) } catch { return }
-                core.heartbeat(heartbeatBytes)
+                do { try await Task.sleep(for: interval / slices) } catch { return }
+                core.heartbeat(heartbeatBytes, slice: slice, of: slices)
+                slice = (slice + 1) % slices
             }
         }
         return Running(

@@ -221,10 +221,23 @@ final class ServerCore: Sendable {
 
     var openStreamCount: Int { state.withLock { $0.streams.count } }
 
-    /// Writes `bytes` to every open stream that has nothing pending (one timer for all streams).
-    func heartbeat(_ bytes: [UInt8]) {
-        let streams = state.withLock { Array($0.streams.values) }
+    /// How many parts the heartbeat interval is cut into (see ``heartbeat(_:slice:of:)``).
+    static let heartbeatSlices = 15
+
+    /// Writes `bytes` to the open streams of one slice (`slice` of `slices`, by identity), those with nothing
+    /// pending. Going through every slice in turn reaches every stream once.
+    func heartbeat(_ bytes: [UInt8], slice: Int, of slices: Int) {
+        let streams = state.withLock { state in
+            state.streams.compactMap { id, stream in
+                Self.slice(of: id, slices) == slice ? stream : nil
+            }
+        }
         for stream in streams { stream.writeHeartbeat(bytes) }
+    }
+
+    static func slice(of id: ObjectIdentifier, _ slices: Int) -> Int {
+        // Objects are 16-byte aligned: drop the low bits that never vary.
+        Int((UInt(bitPattern: id) >> 4) % UInt(slices))
     }
 
     /// Starts draining: finishes every open stream; later streams end as soon as they start.

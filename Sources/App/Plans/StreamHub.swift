@@ -98,6 +98,9 @@ final class StreamHub: Sendable {
     struct Registry {
         var byToken: [String: [ObjectIdentifier: Listener]] = [:]
         var count = 0
+        /// No registered stream's deadline is earlier (it may be later: removals do not update it), so sweeps
+        /// before it have nothing to do.
+        var earliestDeadline = Date.distantFuture
     }
 
     private let listeners = Mutex(Registry())
@@ -114,6 +117,7 @@ final class StreamHub: Sendable {
             let previous = registry.byToken[listener.token, default: [:]].updateValue(
                 listener, forKey: ObjectIdentifier(listener))
             if previous == nil { registry.count += 1 }
+            registry.earliestDeadline = min(registry.earliestDeadline, listener.deadline)
             return true
         }
     }
@@ -140,8 +144,22 @@ final class StreamHub: Sendable {
 
     /// Checks every stream's deadline; called periodically by ``run(interval:)``.
     func expireDue(now: Date = Date()) {
-        let all = listeners.withLock { $0.byToken.values.flatMap(\.values) }
-        for listener in all where now >= listener.deadline { listener.expireIfDue(now: now) }
+        // Most sweeps find nothing due: they return without walking the streams.
+        let due = listeners.withLock { registry -> [Listener] in
+            guard now >= registry.earliestDeadline else { return [] }
+            var due: [Listener] = []
+            var earliest = Date.distantFuture
+            for listener in registry.byToken.values.lazy.flatMap(\.values) {
+                if now >= listener.deadline {
+                    due.append(listener)
+                } else {
+                    earliest = min(earliest, listener.deadline)
+                }
+            }
+            registry.earliestDeadline = earliest
+            return due
+        }
+        for listener in due { listener.expireIfDue(now: now) }
     }
 
     /// Sweeps deadlines until cancelled: one timer for all streams instead of one per stream.
