@@ -28,7 +28,7 @@ let package = Package(
 
         // MARK: - Adapters
         // The pure code both stores share: claim payload JSON, timestamp text.
-        .target(name: "StoreCodec", dependencies: ["AppCore"]),
+        .target(name: "StoreCodec", dependencies: ["AppCore", "CJansson"]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite", "AppCore", "StoreCodec"]),
         .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore", "StoreCodec"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),

@@ -185,9 +185,13 @@ public final class HTTPServer: Sendable {
         // gets one every `interval`.
         let slices = ServerCore.heartbeatSlices
         let heartbeat = Task.detached {
+            // Ticks at fixed points in time, so the slices do not drift apart from the interval.
+            let clock = ContinuousClock()
+            var next = clock.now
             var slice = 0
             while true {
-                do { try await Task.sleep(for: interval / slices) } catch { return }
+                next += interval / slices
+                do { try await Task.sleep(until: next, clock: clock) } catch { return }
                 core.heartbeat(heartbeatBytes, slice: slice, of: slices)
                 slice = (slice + 1) % slices
             }

@@ -1,10 +1,14 @@
 import AppCore
+import CJansson
 import Foundation
 
 /// `clpr_claims.payload` (SQLite `TEXT`, PostgreSQL `jsonb`): a JSON object with the seed's keys (`phone`,
 /// `claim_id`, `wizard_plan`, `answers`, `documents_meta`) plus clpr's `status_history`. `wizard_plan` and
 /// `documents_meta` are embedded JSON values, not strings; keys clpr does not know (written by older tools) survive
 /// an update. One codec for both stores, so both write the same payload shape.
+///
+/// jansson (C) reads and writes the JSON: every claim a request loads is decoded here (a plan stream's owner
+/// check, the drafts list), and `JSONSerialization` was a tenth of a stream open's CPU.
 package struct ClaimPayload {
     package var phone: String?
     package var answers: [String: String]
@@ -14,29 +18,40 @@ package struct ClaimPayload {
     package var documentsMeta: String
     package var statusHistory: [StatusChange]
 
-    private static let writingOptions: JSONSerialization.WritingOptions = [
-        .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed,
-    ]
-
     // MARK: - Encoding
 
     /// The payload text for `claim`, keeping any unknown keys of `existing` (the stored payload, if any).
     package static func encode(_ claim: Claim, keepingUnknownKeysOf existing: String? = nil) throws -> String {
-        var object = try existing.map { try parseObject($0, operation: "encode claim payload") } ?? [:]
-        object["phone"] = claim.phone ?? NSNull()
-        object["claim_id"] = claim.id
-        object["wizard_plan"] = try claim.wizardPlan.map { try embeddedObject($0, key: "wizard_plan") } ?? NSNull()
-        object["answers"] = claim.answers
-        object["documents_meta"] = try embeddedArray(claim.documentsMeta, key: "documents_meta")
-        object["status_history"] = claim.statusHistory.map {
-            ["status": $0.status.rawValue, "at": StoreTimestamp.format($0.at)]
+        let operation = "encode claim payload"
+        let object = try existing.map { try parseObject($0, operation: operation) } ?? json_object()!
+        defer { json_decref(object) }
+        set(object, "phone", claim.phone.map(string) ?? json_null())
+        set(object, "claim_id", string(claim.id))
+        if let plan = claim.wizardPlan {
+            set(object, "wizard_plan", try embedded(plan, JSON_OBJECT, key: "wizard_plan"))
+        } else {
+            set(object, "wizard_plan", json_null())
         }
-        return try serialize(object, operation: "encode claim payload")
+        let answers = json_object()!
+        for (key, value) in claim.answers { set(answers, key, string(value)) }
+        set(object, "answers", answers)
+        set(object, "documents_meta", try embedded(claim.documentsMeta, JSON_ARRAY, key: "documents_meta"))
+        let history = json_array()!
+        for change in claim.statusHistory {
+            let entry = json_object()!
+            set(entry, "status", string(change.status.rawValue))
+            set(entry, "at", string(StoreTimestamp.format(change.at)))
+            json_array_append_new(history, entry)
+        }
+        set(object, "status_history", history)
+        return try serialize(object, operation: operation)
     }
 
     /// `text` (a JSON object, as `jsonb` prints it) re-serialized canonically: sorted keys, no whitespace.
     package static func canonical(_ text: String, operation: String) throws -> String {
-        try serialize(parseObject(text, operation: operation), operation: operation)
+        let object = try parseObject(text, operation: operation)
+        defer { json_decref(object) }
+        return try serialize(object, operation: operation)
     }
 
     // MARK: - Decoding
@@ -45,76 +60,120 @@ package struct ClaimPayload {
     /// - Parameter allowingOffset: whether `status_history[].at` may carry a zone offset (see
     ///   ``StoreTimestamp/parse(_:allowingOffset:)``); clpr always writes `Z`.
     package static func decode(_ text: String?, operation: String, allowingOffset: Bool) throws -> ClaimPayload {
-        let object = try text.map { try parseObject($0, operation: operation) } ?? [:]
+        guard let text else {
+            return ClaimPayload(phone: nil, answers: [:], wizardPlan: nil, documentsMeta: "[]", statusHistory: [])
+        }
+        let object = try parseObject(text, operation: operation)
+        defer { json_decref(object) }
         func corrupt(_ what: String) -> StoreError {
             StoreError(.corrupt, operation: operation, detail: "payload.\(what)")
         }
+        func member(_ key: String) -> Value? {
+            guard let value = json_object_get(object, key), !isType(value, JSON_NULL) else { return nil }
+            return value
+        }
 
         var answers: [String: String] = [:]
-        if let raw = object["answers"], !(raw is NSNull) {
-            guard let dictionary = raw as? [String: Any] else { throw corrupt("answers is not an object") }
-            for (key, value) in dictionary {
-                answers[key] = try (value as? String) ?? serialize(value, operation: operation)
+        if let raw = member("answers") {
+            guard isType(raw, JSON_OBJECT) else { throw corrupt("answers is not an object") }
+            var iterator = json_object_iter(raw)
+            while let item = iterator {
+                let key = String(cString: json_object_iter_key(item))
+                if let value = json_object_iter_value(item) {
+                    answers[key] = try stringValue(value) ?? serialize(value, operation: operation)
+                }
+                iterator = json_object_iter_next(raw, item)
             }
         }
 
         var wizardPlan: String?
-        if let raw = object["wizard_plan"], !(raw is NSNull) {
-            guard raw is [String: Any] else { throw corrupt("wizard_plan is not an object") }
+        if let raw = member("wizard_plan") {
+            guard isType(raw, JSON_OBJECT) else { throw corrupt("wizard_plan is not an object") }
             wizardPlan = try serialize(raw, operation: operation)
         }
 
         var documentsMeta = "[]"
-        if let raw = object["documents_meta"], !(raw is NSNull) {
-            documentsMeta = try serialize(raw, operation: operation)
-        }
+        if let raw = member("documents_meta") { documentsMeta = try serialize(raw, operation: operation) }
 
         var statusHistory: [StatusChange] = []
-        if let raw = object["status_history"], !(raw is NSNull) {
-            guard let entries = raw as? [[String: Any]] else { throw corrupt("status_history is not an array") }
-            for entry in entries {
-                guard let status = entry["status"] as? String, let atText = entry["at"] as? String,
+        if let raw = member("status_history") {
+            guard isType(raw, JSON_ARRAY) else { throw corrupt("status_history is not an array") }
+            for index in 0..<json_array_size(raw) {
+                guard let entry = json_array_get(raw, index), isType(entry, JSON_OBJECT),
+                    let status = json_object_get(entry, "status").flatMap(stringValue),
+                    let atText = json_object_get(entry, "at").flatMap(stringValue),
                     let at = StoreTimestamp.parse(atText, allowingOffset: allowingOffset)
                 else { throw corrupt("status_history entry is malformed") }
                 statusHistory.append(StatusChange(status: ClaimStatus(rawValue: status), at: at))
             }
         }
 
-        let phone = object["phone"] as? String
         return ClaimPayload(
-            phone: phone, answers: answers, wizardPlan: wizardPlan, documentsMeta: documentsMeta,
-            statusHistory: statusHistory)
+            phone: member("phone").flatMap(stringValue), answers: answers, wizardPlan: wizardPlan,
+            documentsMeta: documentsMeta, statusHistory: statusHistory)
     }
 
     // MARK: - JSON helpers
 
-    private static func parseObject(_ text: String, operation: String) throws -> [String: Any] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+    typealias Value = UnsafeMutablePointer<json_t>
+
+    private static func isType(_ value: Value, _ type: json_type) -> Bool {
+        cjansson_type(value) == Int32(bitPattern: type.rawValue)
+    }
+
+    private static func load(_ text: String) -> Value? {
+        var error = json_error_t()
+        var text = text
+        return text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                guard let base = chars.baseAddress else { return nil }
+                return json_loadb(base, chars.count, Int(JSON_DECODE_ANY | JSON_ALLOW_NUL), &error)
+            }
+        }
+    }
+
+    /// A new reference to the object in `text`; the caller releases it.
+    private static func parseObject(_ text: String, operation: String) throws -> Value {
+        guard let value = load(text) else {
             throw StoreError(.corrupt, operation: operation, detail: "payload is not a JSON object")
         }
-        return object
-    }
-
-    private static func embeddedObject(_ text: String, key: String) throws -> [String: Any] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw StoreError(
-                .internalFailure, operation: "encode claim payload", detail: "\(key) is not a JSON object")
+        guard isType(value, JSON_OBJECT) else {
+            json_decref(value)
+            throw StoreError(.corrupt, operation: operation, detail: "payload is not a JSON object")
         }
-        return object
+        return value
     }
 
-    private static func embeddedArray(_ text: String, key: String) throws -> [Any] {
-        guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+    /// The value in `text` (of `type`) to embed; a new reference.
+    private static func embedded(_ text: String, _ type: json_type, key: String) throws -> Value {
+        guard let value = load(text), isType(value, type) else {
             throw StoreError(
-                .internalFailure, operation: "encode claim payload", detail: "\(key) is not a JSON array")
+                .internalFailure, operation: "encode claim payload",
+                detail: "\(key) is not a JSON \(type == JSON_OBJECT ? "object" : "array")")
         }
-        return array
+        return value
     }
 
-    private static func serialize(_ value: Any, operation: String) throws -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: writingOptions) else {
+    /// Sets `object[key]`, taking over the reference to `value`.
+    private static func set(_ object: Value, _ key: String, _ value: Value) {
+        // The String is passed as a NUL-terminated copy; the length covers exactly its UTF-8 bytes.
+        _ = json_object_setn_new(object, key, key.utf8.count, value)
+    }
+
+    private static func string(_ text: String) -> Value { json_stringn(text, text.utf8.count)! }
+
+    private static func stringValue(_ value: Value) -> String? {
+        guard isType(value, JSON_STRING), let bytes = json_string_value(value) else { return nil }
+        return String(
+            decoding: UnsafeRawBufferPointer(start: bytes, count: json_string_length(value)), as: UTF8.self)
+    }
+
+    /// Canonical text: sorted keys (by bytes), no whitespace, UTF-8 as is, `/` not escaped.
+    private static func serialize(_ value: Value, operation: String) throws -> String {
+        guard let text = json_dumps(value, Int(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)) else {
             throw StoreError(.internalFailure, operation: operation, detail: "payload is not serializable")
         }
-        return String(decoding: data, as: UTF8.self)
+        defer { free(text) }
+        return String(cString: text)
     }
 }
