@@ -55,6 +55,31 @@ import Testing
     func sessionsLifecycle(_ kind: StoreKind) async throws {
         try await withStore(kind) { try await StoreContract(store: $0).sessionsLifecycle() }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func telegramUsersAreUpserted(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).telegramUsersAreUpserted() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func parallelTelegramUpsertsYieldOneUser(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).parallelTelegramUpsertsYieldOneUser() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func linkingANewPhoneGivesTheTelegramUserTheWebAccount(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).linkingANewPhoneGivesTheTelegramUserTheWebAccount() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func linkingMergesTheTelegramUserIntoTheWebUser(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).linkingMergesTheTelegramUserIntoTheWebUser() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func allSessionsOfAPersonCanBeRevoked(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).allSessionsOfAPersonCanBeRevoked() }
+    }
 }
 
 /// What only the SQLite adapter can show: schema, migrations, query plans, the stored JSON shape.
