@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
@@ -31,13 +32,15 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore", "StoreCodec"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),
         .target(name: "RedisBus", dependencies: ["CHiredis", "AppCore", "Logging"]),
+        // Outgoing HTTP (webhooks, Telegram Bot API) over libcurl.
+        .target(name: "OutgoingHTTP", dependencies: ["CCurl"]),
 
         // MARK: - Application: wires ports to routes
         .target(
             name: "App",
             dependencies: [
                 "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
-                "RedisBus",
+                "RedisBus", "OutgoingHTTP",
             ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),

@@ -60,6 +60,13 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
         users.values.first { $0.unifiedID == unifiedID }
     }
 
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        guard loginCodes[phone]?.codeHash == codeHash else { return false }
+        loginCodes[phone] = nil
+        return true
+    }
+
     /// Finds or creates the `telegram` account's user and records the profile.
     public func upsertTelegramUser(_ profile: TelegramProfile) async throws -> User {
         let user = try await findOrCreateUser(channel: .telegram, channelUserID: String(profile.id), phone: nil)

@@ -87,6 +87,23 @@ extension StoreContract {
         #expect(try await store.user(unifiedID: telegram.unifiedID) != nil, "the merged user's row is kept")
     }
 
+    /// A right code signs in once, even when presented twice at the same moment; a replaced code is not consumed.
+    public func loginCodesAreConsumedOnce() async throws {
+        let phone = "+79990000061"
+        try await store.saveLoginCode(
+            LoginCode(phone: phone, codeHash: "h1", createdAt: testDate(), expiresAt: testDate(300)))
+        let store = self.store
+        let wins = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 { group.addTask { (try? await store.consumeLoginCode(phone: phone, codeHash: "h1")) ?? false } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+        try await store.saveLoginCode(
+            LoginCode(phone: phone, codeHash: "h2", createdAt: testDate(), expiresAt: testDate(300)))
+        #expect(try await store.consumeLoginCode(phone: phone, codeHash: "h1") == false)
+        #expect(try await store.loginCode(phone: phone)?.codeHash == "h2")
+    }
+
     /// Sign out everywhere removes every session of the person and no one else's.
     public func allSessionsOfAPersonCanBeRevoked() async throws {
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000051", phone: nil)

@@ -134,6 +134,16 @@ extension PostgresStore {
         }
     }
 
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it (the row lock makes
+    /// concurrent callers wait, and they then delete nothing).
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        try await withConnection("consume login code") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_login_codes WHERE phone = $1 AND code_hash = $2", [.text(phone), .text(codeHash)],
+                operation: "consume login code") == 1
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

@@ -127,6 +127,15 @@ extension SQLiteStore {
         }
     }
 
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        try await perform("consume login code") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_login_codes WHERE phone = ? AND code_hash = ?", [.text(phone), .text(codeHash)],
+                operation: "consume login code") == 1
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

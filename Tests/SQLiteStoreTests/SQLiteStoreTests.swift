@@ -57,6 +57,11 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func loginCodesAreConsumedOnce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).loginCodesAreConsumedOnce() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func telegramUsersAreUpserted(_ kind: StoreKind) async throws {
         try await withStore(kind) { try await StoreContract(store: $0).telegramUsersAreUpserted() }
     }

@@ -63,6 +63,9 @@ public protocol IdentityStore: Sendable {
     /// Atomically counts one wrong try; returns the new count (nil if no code).
     func recordFailedLoginAttempt(phone: String) async throws -> Int?
     func deleteLoginCode(phone: String) async throws
+    /// Deletes the phone's code only if it is still the one with `codeHash`; true for exactly one caller when
+    /// several present the same right code at once (a code signs in once).
+    func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool
 
     func createSession(_ session: Session) async throws
     func session(tokenHash: String) async throws -> Session?
