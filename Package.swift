@@ -47,7 +47,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(
-            name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging", "PostgresStore"],
+            name: "AppTesting", dependencies: ["AppCore", "App", "Crypto", "HTTPServer", "Logging", "PostgresStore"],
             path: "Sources/AppTesting"),
         .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -59,6 +59,8 @@ let package = Package(
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),
         .testTarget(
             name: "AppTests",
-            dependencies: ["App", "AppCore", "AppTesting", "HTTPServer", "Logging", "SQLiteStore", "PostgresStore"]),
+            dependencies: [
+                "App", "AppCore", "AppTesting", "Crypto", "HTTPServer", "Logging", "SQLiteStore", "PostgresStore",
+            ]),
     ]
 )
