@@ -25,7 +25,8 @@ extension StoreContract {
                 group.addTask {
                     do {
                         return .success(
-                            try await store.upsertTelegramUser(TelegramProfile(id: 777_000_002, firstName: "n\(index)")))
+                            try await store.upsertTelegramUser(TelegramProfile(id: 777_000_002, firstName: "n\(index)"))
+                        )
                     } catch {
                         return .failure(error)
                     }
@@ -94,7 +95,9 @@ extension StoreContract {
             LoginCode(phone: phone, codeHash: "h1", createdAt: testDate(), expiresAt: testDate(300)))
         let store = self.store
         let wins = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<10 { group.addTask { (try? await store.consumeLoginCode(phone: phone, codeHash: "h1")) ?? false } }
+            for _ in 0..<10 {
+                group.addTask { (try? await store.consumeLoginCode(phone: phone, codeHash: "h1")) ?? false }
+            }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(wins == 1)

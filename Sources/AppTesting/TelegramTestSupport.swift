@@ -80,7 +80,8 @@ extension TestApplication {
     public static func update(from: Int64, text: String? = nil, contact: (phone: String, userID: Int64?)? = nil)
         -> String
     {
-        var message = #""message_id":1,"date":1796306709,"chat":{"id":\#(from),"type":"private"},"#
+        var message =
+            #""message_id":1,"date":1796306709,"chat":{"id":\#(from),"type":"private"},"#
             + #""from":{"id":\#(from),"is_bot":false,"first_name":"Иван"}"#
         if let text { message += #","text":"\#(text)""# }
         if let contact {

@@ -62,9 +62,10 @@ extension SQLiteStore {
                     phone_number = excluded.phone_number
                 """,
                 [.integer(telegramID), .text(link.user.unifiedID), .text(phone)], operation: "record telegram phone")
-            guard let user = try connection.queryFirst(
-                "SELECT id, unified_id, phone FROM clpr_users WHERE id = ?", [.integer(link.user.id)],
-                operation: "read linked user", Self.decodeUser)
+            guard
+                let user = try connection.queryFirst(
+                    "SELECT id, unified_id, phone FROM clpr_users WHERE id = ?", [.integer(link.user.id)],
+                    operation: "read linked user", Self.decodeUser)
             else { throw StoreError(.internalFailure, operation: "link telegram phone", detail: "user vanished") }
             return PhoneLink(user: user, outcome: link.outcome, movedClaims: link.movedClaims)
         }

@@ -128,11 +128,13 @@ enum Environment {
         }
         if let url = env["CLPR_SMS_WEBHOOK_URL"], !url.isEmpty {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw InvalidSecretValue(variable: "CLPR_SMS_WEBHOOK_URL", problem: "expected an http:// or https:// URL")
+                throw InvalidSecretValue(
+                    variable: "CLPR_SMS_WEBHOOK_URL", problem: "expected an http:// or https:// URL")
             }
             guard let secret = env["CLPR_SMS_WEBHOOK_SECRET"], secret.utf8.count >= 16 else {
                 throw InvalidSecretValue(
-                    variable: "CLPR_SMS_WEBHOOK_SECRET", problem: "required with CLPR_SMS_WEBHOOK_URL, 16 bytes or more")
+                    variable: "CLPR_SMS_WEBHOOK_SECRET", problem: "required with CLPR_SMS_WEBHOOK_URL, 16 bytes or more"
+                )
             }
             config.codeDelivery = .webhook(.init(url: url, secret: secret))
         }
@@ -141,8 +143,10 @@ enum Environment {
             if let secret = env["CLPR_TELEGRAM_WEBHOOK_SECRET"], !secret.isEmpty {
                 // Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and -.
                 guard secret.utf8.count <= 256,
-                    secret.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0)
-                        || (97...122).contains($0) })
+                    secret.utf8.allSatisfy({
+                        $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0)
+                            || (97...122).contains($0)
+                    })
                 else {
                     throw InvalidSecretValue(
                         variable: "CLPR_TELEGRAM_WEBHOOK_SECRET", problem: "1-256 characters of A-Z a-z 0-9 _ -")

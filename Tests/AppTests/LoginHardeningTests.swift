@@ -98,7 +98,8 @@ import Testing
             let response = try await app.request("POST", "/api/v1/auth/logout-all", cookie: first)
             #expect(response.status == 200)
             #expect(response.json?["sessions_ended"]?.int == 2)
-            #expect(response.values("Set-Cookie").contains { $0.hasPrefix("clpr_session=;") && $0.contains("Max-Age=0") })
+            #expect(
+                response.values("Set-Cookie").contains { $0.hasPrefix("clpr_session=;") && $0.contains("Max-Age=0") })
             #expect(try await app.json("GET", "/api/v1/me", cookie: first).status == 401)
             #expect(try await app.json("GET", "/api/v1/me", cookie: second).status == 401)
             #expect(try await app.json("GET", "/api/v1/me", cookie: other).status == 200)

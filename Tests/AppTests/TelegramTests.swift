@@ -161,7 +161,8 @@ import Testing
             // Nothing was linked: the web user of that phone is someone else than the Telegram user.
             let web = try await unifiedID(app, cookie: try await app.login())
             let telegramCookie = try #require(
-                TestApplication.sessionCookie(in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_012)))))
+                TestApplication.sessionCookie(
+                    in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_012)))))
             let telegram = try await unifiedID(app, cookie: telegramCookie)
             #expect(web != nil && telegram != nil && web != telegram)
         }
@@ -191,7 +192,8 @@ import Testing
     func aDraftStartedInTelegramIsListedOnTheWebAfterPhoneLogin(_ backend: IdentityBackend) async throws {
         try await withTelegram(backend) { app, _ in
             let telegramCookie = try #require(
-                TestApplication.sessionCookie(in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_030)))))
+                TestApplication.sessionCookie(
+                    in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_030)))))
             let draft = try await app.createDraft(cookie: telegramCookie)
             let claimID = try #require(draft["claim_id"]?.string)
             let linked = try await app.telegramUpdate(
@@ -211,7 +213,8 @@ import Testing
             let webCookie = try await app.login(phone: "+79161230040")
             let webDraft = try #require(try await app.createDraft(cookie: webCookie)["claim_id"]?.string)
             let telegramCookie = try #require(
-                TestApplication.sessionCookie(in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_040)))))
+                TestApplication.sessionCookie(
+                    in: try await app.telegramLogin(Fixture.signed(Fixture.fields(id: 500_040)))))
             let telegramDraft = try #require(try await app.createDraft(cookie: telegramCookie)["claim_id"]?.string)
 
             let merged = try await app.telegramUpdate(

@@ -73,7 +73,9 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func linkingANewPhoneGivesTheTelegramUserTheWebAccount(_ kind: StoreKind) async throws {
-        try await withStore(kind) { try await StoreContract(store: $0).linkingANewPhoneGivesTheTelegramUserTheWebAccount() }
+        try await withStore(kind) {
+            try await StoreContract(store: $0).linkingANewPhoneGivesTheTelegramUserTheWebAccount()
+        }
     }
 
     @Test(arguments: StoreKind.allCases)

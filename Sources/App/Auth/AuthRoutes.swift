@@ -61,7 +61,10 @@ struct AuthRoutes: Sendable {
         }
         let address = clientAddress(request)
         if let wait = limiter.take(
-            [(key: "phone:" + phone.e164, limit: limits.perPhone), (key: "address:" + address, limit: limits.perAddress)],
+            [
+                (key: "phone:" + phone.e164, limit: limits.perPhone),
+                (key: "address:" + address, limit: limits.perAddress),
+            ],
             now: now)
         {
             logger.notice("login code rate limit", metadata: ["phone": phone.masked])

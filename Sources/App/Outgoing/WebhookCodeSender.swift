@@ -24,7 +24,8 @@ struct WebhookCodeSender: CodeSender {
             "text": .string("Код для входа в clpr: \(code). Никому его не сообщайте."),
             "expires_in": .number(Double(lifetime.secondsRoundedUp)),
         ]).jsonBytes
-        let headers = [("Content-Type", "application/json")]
+        let headers =
+            [("Content-Type", "application/json")]
             + WebhookSignature.headers(body: body, secret: webhook.secret)
         let response: HTTPClient.Response
         do {

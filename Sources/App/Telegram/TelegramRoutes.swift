@@ -39,7 +39,8 @@ struct TelegramRoutes: Sendable {
             let message =
                 switch error {
                 case .expired: "Данные входа из Telegram устарели. Закройте и снова откройте приложение"
-                case .fromTheFuture: "Время на устройстве и сервере расходится. Проверьте часы и откройте приложение снова"
+                case .fromTheFuture:
+                    "Время на устройстве и сервере расходится. Проверьте часы и откройте приложение снова"
                 default: "Не удалось проверить данные входа из Telegram"
                 }
             throw APIError(401, error.rawValue, message, field: "init_data")
