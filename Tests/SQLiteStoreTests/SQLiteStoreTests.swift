@@ -104,7 +104,10 @@ import Testing
             let versions = try await store.inspect(
                 "SELECT version, name FROM clpr_schema_migrations ORDER BY version")
             #expect(
-                versions == [[.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")]])
+                versions == [
+                    [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
+                    [.integer(5), .text("telegram_identity")],
+                ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
                 names.compactMap { row -> String? in if case .text(let name) = row[0] { name } else { nil } })
@@ -115,7 +118,7 @@ import Testing
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(2)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(3)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])
