@@ -79,7 +79,8 @@ def test_mini_app_signs_in_without_a_code_and_sees_the_linked_web_drafts(databas
     # Telegram user and web user both exist now: merged into the web user's unified_id.
     assert status == 200 and answer["outcome"] == "merged", answer
 
-    browser.get(launch_url(server, init_data(700001)))
+    launch = init_data(700001)
+    browser.get(launch_url(server, launch))
     step(browser, "home")
     assert "tgWebAppData" not in browser.current_url  # the credential does not stay in the address
     drafts = browser.find_elements("css selector", ".draft-item")
@@ -87,6 +88,12 @@ def test_mini_app_signs_in_without_a_code_and_sees_the_linked_web_drafts(databas
     assert server.codes_seen() == codes_before  # no phone code was needed
     me = browser.execute_script("const r = await fetch('/api/v1/me'); return await r.json();")
     assert me["unified_id"] == web_me["unified_id"] and me["phone"] == "+79161234567"
+
+    # The server's log holds no token, secret, launch data, session or full phone (codes: the dev sender only).
+    log = server.log_path.read_text(encoding="utf-8")
+    launch_hash = urllib.parse.parse_qs(launch)["hash"][0]
+    for secret in (BOT_TOKEN, BOT_TOKEN.split(":")[1], WEBHOOK_SECRET, launch_hash, "9161234567", cookie.split("=")[1]):
+        assert secret not in log, secret
 
 
 def test_stale_launch_data_falls_back_to_the_phone_login(server_factory, browser):
