@@ -73,7 +73,7 @@ public final class Application: Sendable {
             store: store, authenticator: authenticator, codeSender: codeSender,
             policy: configuration.loginCodePolicy,
             codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
-            limits: configuration.loginRateLimits, limiter: SendLimiter(window: configuration.loginRateLimits.window),
+            limits: configuration.loginRateLimits,
             trustForwardedFor: configuration.trustForwardedFor, logger: logger.with(label: "clpr.auth")
         ).register(in: &router)
         TelegramRoutes(

@@ -29,6 +29,7 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     private var accounts: [AccountKey: Int64] = [:]
     private var loginCodes: [String: LoginCode] = [:]
     private var sessions: [String: Session] = [:]
+    private var rateBuckets: [String: RateCount] = [:]
     /// `clpr_users_tg` rows by Telegram id.
     public private(set) var telegramUsers: [Int64: (profile: TelegramProfile, unifiedID: String, phone: String?)] =
         [:]
@@ -58,6 +59,15 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     /// The user with this `unified_id`, or nil.
     public func user(unifiedID: String) async throws -> User? {
         users.values.first { $0.unifiedID == unifiedID }
+    }
+
+    /// Counts one event in the bucket's fixed window.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        var current = rateBuckets[bucket] ?? RateCount(count: 0, windowStart: now)
+        if current.windowStart <= now.adding(.zero - window) { current = RateCount(count: 0, windowStart: now) }
+        current.count += 1
+        rateBuckets[bucket] = current
+        return current
     }
 
     /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.

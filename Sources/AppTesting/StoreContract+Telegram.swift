@@ -107,6 +107,25 @@ extension StoreContract {
         #expect(try await store.loginCode(phone: phone)?.codeHash == "h2")
     }
 
+    /// A fixed window per bucket: counts go up within it, start again after it; concurrent counts lose nothing.
+    public func rateEventsAreCountedPerWindow() async throws {
+        let window = Duration.seconds(3600)
+        #expect(
+            try await store.countRateEvent(bucket: "b1", window: window, now: testDate())
+                == .init(count: 1, windowStart: testDate()))
+        #expect(try await store.countRateEvent(bucket: "b1", window: window, now: testDate(10)).count == 2)
+        #expect(try await store.countRateEvent(bucket: "b2", window: window, now: testDate(10)).count == 1)
+        let later = try await store.countRateEvent(bucket: "b1", window: window, now: testDate(3600))
+        #expect(later == .init(count: 1, windowStart: testDate(3600)), "a new window starts when the old one is over")
+        let store = self.store
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask { _ = try? await store.countRateEvent(bucket: "b3", window: window, now: testDate(5)) }
+            }
+        }
+        #expect(try await store.countRateEvent(bucket: "b3", window: window, now: testDate(6)).count == 21)
+    }
+
     /// Sign out everywhere removes every session of the person and no one else's.
     public func allSessionsOfAPersonCanBeRevoked() async throws {
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000051", phone: nil)

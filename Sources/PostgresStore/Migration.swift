@@ -303,6 +303,11 @@ extension Migration {
                 CREATE INDEX IF NOT EXISTS clpr_sessions_unified_id ON clpr_sessions (unified_id);
                 CREATE INDEX IF NOT EXISTS clpr_user_accounts_user_id ON clpr_user_accounts (user_id);
                 CREATE INDEX IF NOT EXISTS clpr_users_tg_unified_id ON clpr_users_tg (unified_id);
+                CREATE TABLE IF NOT EXISTS clpr_rate_limits (
+                    bucket text PRIMARY KEY,
+                    window_start timestamptz NOT NULL,
+                    count integer NOT NULL
+                );
                 """)
         ])
 }

@@ -144,6 +144,36 @@ extension PostgresStore {
         }
     }
 
+    // MARK: Rate limits
+
+    /// Counts one event in one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (the row lock serialises concurrent
+    /// counts; the SET expressions see the old row); now and then drops buckets whose window is over.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        let windowOpenedAfter = PostgresValue.date(now.adding(.zero - window))
+        return try await withConnection("count rate event") { connection in
+            if Int.random(in: 0..<100) == 0 {
+                try connection.execute(
+                    "DELETE FROM clpr_rate_limits WHERE window_start <= $1", [windowOpenedAfter],
+                    operation: "expire rate limits")
+            }
+            let counted = try connection.queryFirst(
+                """
+                INSERT INTO clpr_rate_limits (bucket, window_start, count) VALUES ($1, $2, 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    count = CASE WHEN clpr_rate_limits.window_start <= $3 THEN 1 ELSE clpr_rate_limits.count + 1 END,
+                    window_start = CASE WHEN clpr_rate_limits.window_start <= $3 THEN excluded.window_start
+                        ELSE clpr_rate_limits.window_start END
+                RETURNING count, window_start
+                """,
+                [.text(bucket), .date(now), windowOpenedAfter], operation: "count rate event"
+            ) { row in RateCount(count: row.int(0) ?? 0, windowStart: try row.requiredDate(1, "window_start")) }
+            guard let counted else {
+                throw StoreError(.internalFailure, operation: "count rate event", detail: "no row returned")
+            }
+            return counted
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

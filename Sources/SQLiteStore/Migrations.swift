@@ -124,7 +124,8 @@ extension Migration {
             """)
 
     /// Telegram identity (issue 6): merged users keep their row and name the user they became, and the lookups
-    /// "sessions of a person" (sign out everywhere) and "accounts of a user" (merge) get indexes.
+    /// "sessions of a person" (sign out everywhere) and "accounts of a user" (merge) get indexes; `clpr_rate_limits`
+    /// counts login-code requests per phone and per client address across instances.
     ///
     /// Version 5: 3 is the PostgreSQL store's legacy phone step and 4 the outbox; the runner applies every
     /// version not yet recorded, in this list's order, so numbers may have gaps.
@@ -135,5 +136,10 @@ extension Migration {
             CREATE INDEX clpr_sessions_unified_id ON clpr_sessions (unified_id);
             CREATE INDEX clpr_user_accounts_user_id ON clpr_user_accounts (user_id);
             CREATE INDEX clpr_users_tg_unified_id ON clpr_users_tg (unified_id);
+            CREATE TABLE clpr_rate_limits (
+                bucket TEXT PRIMARY KEY,
+                window_start TEXT NOT NULL,
+                count INTEGER NOT NULL
+            );
             """)
 }

@@ -136,6 +136,35 @@ extension SQLiteStore {
         }
     }
 
+    // MARK: Rate limits
+
+    /// Counts one event in one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (the SET expressions see the old row);
+    /// now and then drops buckets whose window is over.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        let windowOpenedAfter = SQLValue.date(now.adding(.zero - window))
+        return try await perform("count rate event") { connection in
+            if Int.random(in: 0..<100) == 0 {
+                try connection.execute(
+                    "DELETE FROM clpr_rate_limits WHERE window_start <= ?", [windowOpenedAfter],
+                    operation: "expire rate limits")
+            }
+            let counted = try connection.queryFirst(
+                """
+                INSERT INTO clpr_rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
+                    window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END
+                RETURNING count, window_start
+                """,
+                [.text(bucket), .date(now), windowOpenedAfter, windowOpenedAfter], operation: "count rate event"
+            ) { row in RateCount(count: row.int(0) ?? 0, windowStart: try Self.requiredDate(row, 1, "window_start")) }
+            guard let counted else {
+                throw StoreError(.internalFailure, operation: "count rate event", detail: "no row returned")
+            }
+            return counted
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

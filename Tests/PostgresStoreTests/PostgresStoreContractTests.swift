@@ -53,6 +53,10 @@ struct PostgresStoreContractTests {
         try await contract { try await $0.sessionsLifecycle() }
     }
 
+    @Test func rateEventsAreCountedPerWindow() async throws {
+        try await contract { try await $0.rateEventsAreCountedPerWindow() }
+    }
+
     @Test func loginCodesAreConsumedOnce() async throws {
         try await contract { try await $0.loginCodesAreConsumedOnce() }
     }

@@ -11,7 +11,7 @@ struct PostgresStoreTests {
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters",
+        "clpr_plan_dead_letters", "clpr_rate_limits",
     ]
 
     @Test func migrationsAreIdempotent() async throws {

@@ -57,6 +57,11 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func rateEventsAreCountedPerWindow(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).rateEventsAreCountedPerWindow() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func loginCodesAreConsumedOnce(_ kind: StoreKind) async throws {
         try await withStore(kind) { try await StoreContract(store: $0).loginCodesAreConsumedOnce() }
     }
@@ -94,7 +99,7 @@ import Testing
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters",
+        "clpr_plan_dead_letters", "clpr_rate_limits",
     ]
 
     @Test func migrationsAreIdempotent() async throws {

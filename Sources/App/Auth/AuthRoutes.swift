@@ -13,7 +13,6 @@ struct AuthRoutes: Sendable {
     /// Key for hashing codes at rest: a 6-digit code hashed without a secret is recovered by trying all 10⁶.
     let codeKey: [UInt8]
     let limits: Application.Configuration.LoginRateLimits
-    let limiter: SendLimiter
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     let trustForwardedFor: Bool
     let logger: Logger
@@ -59,14 +58,7 @@ struct AuthRoutes: Sendable {
                     extra: ["retry_after": .number(Double(wait))], headers: ["Retry-After": String(wait)])
             }
         }
-        let address = clientAddress(request)
-        if let wait = limiter.take(
-            [
-                (key: "phone:" + phone.e164, limit: limits.perPhone),
-                (key: "address:" + address, limit: limits.perAddress),
-            ],
-            now: now)
-        {
+        if let wait = try await rateLimitWait(phone: phone, address: clientAddress(request), now: now) {
             logger.notice("login code rate limit", metadata: ["phone": phone.masked])
             throw APIError(
                 429, "too_many_codes", "Слишком много запросов кода. Попробуйте через \(Self.minutes(wait)) мин",
@@ -149,6 +141,21 @@ struct AuthRoutes: Sendable {
         var response = JSONResponse.make(.object(["sessions_ended": .number(Double(ended))]))
         response.headers.add("Set-Cookie", authenticator.cookie(value: "", maxAge: 0))
         return response
+    }
+
+    /// Counts this code request against the number's and the client address's windows (in the store, so every
+    /// instance shares them); the seconds until the fuller exhausted window ends, or nil when both allow it.
+    func rateLimitWait(phone: PhoneNumber, address: String, now: Date) async throws -> Int? {
+        let perPhone = try await store.countRateEvent(
+            bucket: "login-code:phone:" + phone.e164, window: limits.window, now: now)
+        let perAddress = try await store.countRateEvent(
+            bucket: "login-code:address:" + address, window: limits.window, now: now)
+        var wait: Double = 0
+        for (counted, limit) in [(perPhone, limits.perPhone), (perAddress, limits.perAddress)]
+        where counted.count > limit {
+            wait = max(wait, counted.windowStart.adding(limits.window).timeIntervalSince(now))
+        }
+        return wait > 0 ? max(1, Int(wait.rounded(.up))) : nil
     }
 
     /// The address rate limits count against: the TCP peer, or (behind a trusted proxy) the last

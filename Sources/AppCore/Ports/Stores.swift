@@ -67,6 +67,11 @@ public protocol IdentityStore: Sendable {
     /// several present the same right code at once (a code signs in once).
     func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool
 
+    /// Counts one event in `bucket`'s fixed window (a new window starts when the current one is `window` old), in
+    /// one atomic statement, so every instance shares the count.
+    /// - Returns: the events counted in the current window, this one included, and when the window started.
+    func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount
+
     func createSession(_ session: Session) async throws
     func session(tokenHash: String) async throws -> Session?
     /// Moves the expiry (sliding sessions).
