@@ -16,6 +16,7 @@ let package = Package(
         // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
@@ -33,20 +34,22 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore", "StoreCodec"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),
         .target(name: "RedisBus", dependencies: ["CHiredis", "AppCore", "Logging"]),
+        // Outgoing HTTP (webhooks, Telegram Bot API) over libcurl.
+        .target(name: "OutgoingHTTP", dependencies: ["CCurl"]),
 
         // MARK: - Application: wires ports to routes
         .target(
             name: "App",
             dependencies: [
                 "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
-                "RedisBus",
+                "RedisBus", "OutgoingHTTP",
             ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
 
         // MARK: - Tests
         .target(
-            name: "AppTesting", dependencies: ["AppCore", "App", "HTTPServer", "Logging", "PostgresStore"],
+            name: "AppTesting", dependencies: ["AppCore", "App", "Crypto", "HTTPServer", "Logging", "PostgresStore"],
             path: "Sources/AppTesting"),
         .testTarget(name: "AppCoreTests", dependencies: ["AppCore"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
@@ -58,6 +61,8 @@ let package = Package(
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),
         .testTarget(
             name: "AppTests",
-            dependencies: ["App", "AppCore", "AppTesting", "HTTPServer", "Logging", "SQLiteStore", "PostgresStore"]),
+            dependencies: [
+                "App", "AppCore", "AppTesting", "Crypto", "HTTPServer", "Logging", "SQLiteStore", "PostgresStore",
+            ]),
     ]
 )

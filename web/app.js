@@ -11,6 +11,7 @@ import { wizardView, checkView, resumeView } from "./js/views/wizard.js";
 import { waitView } from "./js/views/wait.js";
 import { confirmView } from "./js/views/confirm.js";
 import { doneView } from "./js/views/done.js";
+import { signInWithTelegram } from "./js/telegram.js";
 
 const ID = "([^/?#]+)";
 const routes = [
@@ -197,5 +198,17 @@ for (const [sel, text] of [[".skip-link", T.skipLink], [".header__name", T.servi
   if (el) el.textContent = text;
 }
 
-window.addEventListener("hashchange", route);
-route();
+// Inside Telegram the person is signed in with Telegram's signed launch data first; a refusal
+// (stale data) falls back to the phone login with the reason shown.
+async function boot() {
+  try {
+    await signInWithTelegram();
+  } catch (e) {
+    pendingFlash = { text: (e && e.message) || T.telegram.failed, variant: "error" };
+    history.replaceState(null, "", location.pathname + location.search + "#/login");
+  }
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+boot();

@@ -3,6 +3,7 @@ import Crypto
 import FoundationEssentials
 import HTTPServer
 import Logging
+import OutgoingHTTP
 import Synchronization
 
 /// The whole server: stores, plan bus, planner, plan intake, stream hub and HTTP, wired together.
@@ -59,12 +60,29 @@ public final class Application: Sendable {
         let claimRoutes = ClaimRoutes(
             store: store, identity: store, authenticator: authenticator, catalog: catalog, planner: planner,
             draftLifetime: configuration.draftLifetime, logger: logger.with(label: "clpr.claims"))
+        let client = HTTPClient()
+        let codeSender: any CodeSender =
+            switch configuration.codeDelivery {
+            case .log: LogCodeSender(logger: logger.with(label: "clpr.codes"))
+            case .webhook(let webhook):
+                WebhookCodeSender(
+                    webhook: webhook, client: client, lifetime: configuration.loginCodePolicy.lifetime,
+                    logger: logger.with(label: "clpr.codes"))
+            }
         AuthRoutes(
-            store: store, authenticator: authenticator,
-            codeSender: LogCodeSender(logger: logger.with(label: "clpr.codes")),
+            store: store, authenticator: authenticator, codeSender: codeSender,
             policy: configuration.loginCodePolicy,
             codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
-            logger: logger.with(label: "clpr.auth")
+            limits: configuration.loginRateLimits,
+            trustForwardedFor: configuration.trustForwardedFor, logger: logger.with(label: "clpr.auth")
+        ).register(in: &router)
+        TelegramRoutes(
+            store: store, authenticator: authenticator, telegram: configuration.telegram,
+            bot: configuration.telegram.map {
+                HTTPTelegramBotAPI(baseURL: $0.apiURL, token: $0.botToken, client: client)
+            },
+            webAppURL: configuration.telegram?.webAppURL ?? configuration.publicURL,
+            logger: logger.with(label: "clpr.telegram")
         ).register(in: &router)
         claimRoutes.register(in: &router)
         ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
@@ -135,6 +153,8 @@ public final class Application: Sendable {
             metadata: [
                 "url": "http://\(configuration.host):\(server.port)/", "planner": configuration.planner.rawValue,
                 "database": "\(configuration.database)", "plan_bus": "\(configuration.planBus)",
+                "codes": "\(configuration.codeDelivery)",
+                "telegram": configuration.telegram.map { "\($0)" } ?? "off",
             ])
     }
 
@@ -185,7 +205,7 @@ enum RequestGuards {
         if response.headers["Content-Security-Policy"] == nil {
             response.headers.replace(
                 "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                     + "frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
             )
         }

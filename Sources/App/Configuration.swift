@@ -50,6 +50,96 @@ extension Application {
         /// never evicted). The HTTP connection limit is this plus 1,024 for ordinary requests. Default 10,000
         /// (`CLPR_MAX_STREAMS`).
         public var maxStreams: Int = 10_000
+        /// Login-code send limits per phone and per client address. Default 5 per phone and 20 per address per
+        /// hour.
+        public var loginRateLimits = LoginRateLimits()
+        /// Take the client address for rate limits from the last `X-Forwarded-For` entry (set it only behind a
+        /// proxy that writes that header). Default false: the TCP peer (`CLPR_TRUST_FORWARDED_FOR`).
+        public var trustForwardedFor = false
+        /// Where one-time codes go. Default ``CodeDelivery/log`` (development); `CLPR_SMS_WEBHOOK_URL` selects
+        /// ``CodeDelivery/webhook(_:)``.
+        public var codeDelivery: CodeDelivery = .log
+        /// The Telegram bot and Mini App; nil (default) turns both endpoints off (`CLPR_TELEGRAM_BOT_TOKEN`).
+        public var telegram: Telegram? = nil
+
+        /// Limits on sending login codes (each limit: at most `count` sends per `window`).
+        public struct LoginRateLimits: Sendable, Equatable {
+            /// Codes sent to one phone per window. Default 5.
+            public var perPhone: Int
+            /// Codes requested from one client address per window. Default 20.
+            public var perAddress: Int
+            /// Default one hour.
+            public var window: Duration
+
+            public init(perPhone: Int = 5, perAddress: Int = 20, window: Duration = .seconds(3600)) {
+                self.perPhone = perPhone
+                self.perAddress = perAddress
+                self.window = window
+            }
+        }
+
+        /// How one-time codes reach people.
+        public enum CodeDelivery: Sendable, Equatable, CustomStringConvertible {
+            /// Written to the log (`clpr.codes`): the development default and the only place a code is logged.
+            case log
+            /// POSTed to a signed webhook (an n8n workflow or an SMS gateway).
+            case webhook(Webhook)
+
+            public var description: String {
+                switch self {
+                case .log: "log"
+                case .webhook(let webhook): "webhook \(webhook.description)"
+                }
+            }
+        }
+
+        /// A signed outgoing webhook: the body is JSON; `X-Clpr-Timestamp` is Unix seconds and
+        /// `X-Clpr-Signature` the hex HMAC-SHA256 of `timestamp + "." + body` under `secret`.
+        public struct Webhook: Sendable, Equatable, CustomStringConvertible {
+            public var url: String
+            public var secret: String
+
+            public init(url: String, secret: String) {
+                self.url = url
+                self.secret = secret
+            }
+
+            /// The URL without query (which might carry a key); never the secret.
+            public var description: String { String(url.prefix { $0 != "?" }) }
+        }
+
+        /// The Telegram bot and Mini App.
+        public struct Telegram: Sendable, Equatable, CustomStringConvertible {
+            /// The bot's token from BotFather (`CLPR_TELEGRAM_BOT_TOKEN`): checks `initData` and calls the Bot API.
+            public var botToken: String
+            /// Telegram sends it in `X-Telegram-Bot-Api-Secret-Token` (`setWebhook … secret_token`); without it
+            /// the bot webhook answers 404 (`CLPR_TELEGRAM_WEBHOOK_SECRET`).
+            public var webhookSecret: String?
+            /// The oldest `auth_date` accepted in `initData`. Default 1 day (`CLPR_TELEGRAM_INIT_DATA_MAX_AGE_S`).
+            public var initDataMaxAge: Duration
+            /// The Mini App's URL (https) for the bot's button. Default the public URL
+            /// (`CLPR_TELEGRAM_WEBAPP_URL`).
+            public var webAppURL: String?
+            /// The Bot API's base URL. Default `https://api.telegram.org` (`CLPR_TELEGRAM_API_URL`).
+            public var apiURL: String
+
+            public init(
+                botToken: String, webhookSecret: String? = nil, initDataMaxAge: Duration = .seconds(86_400),
+                webAppURL: String? = nil, apiURL: String = "https://api.telegram.org"
+            ) {
+                self.botToken = botToken
+                self.webhookSecret = webhookSecret
+                self.initDataMaxAge = initDataMaxAge
+                self.webAppURL = webAppURL
+                self.apiURL = apiURL
+            }
+
+            /// What is configured, never the token or the secret.
+            public var description: String {
+                "telegram(api: \(apiURL), webhook: \(webhookSecret == nil ? "off" : "on"), "
+                    + "init_data_max_age: \(initDataMaxAge.secondsRoundedUp) s)"
+            }
+        }
 
         /// The store the application runs on.
         public enum Database: Sendable, Equatable, CustomStringConvertible {

@@ -29,6 +29,12 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     private var accounts: [AccountKey: Int64] = [:]
     private var loginCodes: [String: LoginCode] = [:]
     private var sessions: [String: Session] = [:]
+    private var rateBuckets: [String: RateCount] = [:]
+    /// `clpr_users_tg` rows by Telegram id.
+    public private(set) var telegramUsers: [Int64: (profile: TelegramProfile, unifiedID: String, phone: String?)] =
+        [:]
+    /// `clpr_users.merged_into` by user id.
+    public private(set) var mergedInto: [Int64: String] = [:]
     private var claimsByID: [String: Claim] = [:]
     private var planRecords: [PlanKey: PlanRecord] = [:]
     /// Every dead letter kept so far, oldest first.
@@ -53,6 +59,66 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     /// The user with this `unified_id`, or nil.
     public func user(unifiedID: String) async throws -> User? {
         users.values.first { $0.unifiedID == unifiedID }
+    }
+
+    /// Counts one event in the bucket's fixed window.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        var current = rateBuckets[bucket] ?? RateCount(count: 0, windowStart: now)
+        if current.windowStart <= now.adding(.zero - window) { current = RateCount(count: 0, windowStart: now) }
+        current.count += 1
+        rateBuckets[bucket] = current
+        return current
+    }
+
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        guard loginCodes[phone]?.codeHash == codeHash else { return false }
+        loginCodes[phone] = nil
+        return true
+    }
+
+    /// Finds or creates the `telegram` account's user and records the profile.
+    public func upsertTelegramUser(_ profile: TelegramProfile) async throws -> User {
+        let user = try await findOrCreateUser(channel: .telegram, channelUserID: String(profile.id), phone: nil)
+        telegramUsers[profile.id] = (profile, user.unifiedID, telegramUsers[profile.id]?.phone)
+        return user
+    }
+
+    /// Links the Telegram user to the phone, merging by the rule on ``PhoneLink``.
+    public func linkTelegramPhone(telegramID: Int64, phone: String) async throws -> PhoneLink {
+        let telegramUser = try await findOrCreateUser(channel: .telegram, channelUserID: String(telegramID), phone: nil)
+        let webKey = AccountKey(channel: .webForm, channelUserID: phone)
+        var link: PhoneLink
+        if let webUserID = accounts[webKey], let webUser = users[webUserID] {
+            if webUser.id == telegramUser.id {
+                link = PhoneLink(user: webUser, outcome: .alreadyLinked)
+            } else {
+                for (key, owner) in accounts where owner == telegramUser.id { accounts[key] = webUser.id }
+                var moved = 0
+                for (id, claim) in claimsByID where claim.unifiedID == telegramUser.unifiedID {
+                    claimsByID[id]?.unifiedID = webUser.unifiedID
+                    claimsByID[id]?.userID = webUser.id
+                    moved += 1
+                }
+                for (id, row) in telegramUsers where row.unifiedID == telegramUser.unifiedID {
+                    telegramUsers[id]?.unifiedID = webUser.unifiedID
+                }
+                for (hash, session) in sessions where session.unifiedID == telegramUser.unifiedID {
+                    sessions[hash]?.unifiedID = webUser.unifiedID
+                    sessions[hash]?.userID = webUser.id
+                }
+                mergedInto[telegramUser.id] = webUser.unifiedID
+                link = PhoneLink(user: webUser, outcome: .merged, movedClaims: moved)
+            }
+        } else {
+            accounts[webKey] = telegramUser.id
+            link = PhoneLink(user: telegramUser, outcome: .linked)
+        }
+        if users[link.user.id]?.phone == nil { users[link.user.id]?.phone = phone }
+        link.user = users[link.user.id] ?? link.user
+        let profile = telegramUsers[telegramID]?.profile ?? TelegramProfile(id: telegramID)
+        telegramUsers[telegramID] = (profile, link.user.unifiedID, phone)
+        return link
     }
 
     /// Replaces any code (and its attempt count) for the code's phone.
@@ -100,6 +166,13 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     /// Removes the session; a no-op when there is none.
     public func deleteSession(tokenHash: String) async throws {
         sessions[tokenHash] = nil
+    }
+
+    /// Removes every session of the person; returns how many there were.
+    public func deleteSessions(unifiedID: String) async throws -> Int {
+        let hashes = sessions.filter { $0.value.unifiedID == unifiedID }.map(\.key)
+        for hash in hashes { sessions[hash] = nil }
+        return hashes.count
     }
 
     // MARK: - ClaimStore

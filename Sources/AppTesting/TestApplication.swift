@@ -25,14 +25,17 @@ public final class TestApplication: Sendable {
     public var host: String { "127.0.0.1:\(port)" }
 
     /// The defaults for tests: port 0, a new temporary data directory, the repository's `web/`, a 200 ms planner,
-    /// a 10 s plan timeout, 1 s heartbeats and no resend cooldown for login codes.
+    /// a 10 s plan timeout, 1 s heartbeats, no resend cooldown and loose send limits for login codes.
     public static func configuration() -> Application.Configuration {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("clpr-tests-\(UUID().uuidString.lowercased())").path
-        return Application.Configuration(
+        var configuration = Application.Configuration(
             port: 0, dataDirectory: directory, webDirectory: webDirectory, plannerDelay: .milliseconds(200),
             planTimeout: .seconds(10), heartbeatInterval: .seconds(1),
             loginCodePolicy: LoginCodePolicy(resendAfter: .zero), logLevel: "debug")
+        // Many logins from 127.0.0.1 per test; the limits have tests of their own.
+        configuration.loginRateLimits = .init(perPhone: 1000, perAddress: 10_000)
+        return configuration
     }
 
     /// The repository's `web/` folder, found from this file's location.

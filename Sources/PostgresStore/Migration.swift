@@ -21,7 +21,7 @@ struct Migration: Sendable {
     var steps: [Step]
 
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, legacyWebFormPhones]
+    static let all: [Migration] = [seedTables, clprTables, legacyWebFormPhones, telegramIdentity]
 
     /// A fixed key for `pg_advisory_xact_lock`: concurrent migrators (two servers starting) take turns.
     private static let lockKey: Int64 = 0x636c_7072_6d69_6772  // "clprmigr"
@@ -286,6 +286,29 @@ extension Migration {
                         operation: "normalize legacy user phones")
                 }
             }
+        ])
+}
+
+extension Migration {
+    /// Telegram identity (issue 6): merged users keep their row and name the user they became
+    /// (`merged_into`), and the lookups "sessions of a person" (sign out everywhere), "accounts of a user" and
+    /// "Telegram rows of a person" (merge) get indexes. Version 4 is the outbox's; the runner applies every
+    /// version not yet recorded, in list order, so the gap is harmless.
+    static let telegramIdentity = Migration(
+        version: 5, name: "telegram_identity",
+        steps: [
+            .sql(
+                """
+                ALTER TABLE clpr_users ADD COLUMN IF NOT EXISTS merged_into varchar;
+                CREATE INDEX IF NOT EXISTS clpr_sessions_unified_id ON clpr_sessions (unified_id);
+                CREATE INDEX IF NOT EXISTS clpr_user_accounts_user_id ON clpr_user_accounts (user_id);
+                CREATE INDEX IF NOT EXISTS clpr_users_tg_unified_id ON clpr_users_tg (unified_id);
+                CREATE TABLE IF NOT EXISTS clpr_rate_limits (
+                    bucket text PRIMARY KEY,
+                    window_start timestamptz NOT NULL,
+                    count integer NOT NULL
+                );
+                """)
         ])
 }
 

@@ -12,36 +12,43 @@ extension PostgresStore {
     /// UUID and a random `universal_id`; `phone` is recorded only on a new user.
     public func findOrCreateUser(channel: Channel, channelUserID: String, phone: String?) async throws -> User {
         try await withTransaction("find or create user") { connection in
-            let key: [PostgresValue] = [.text(channel.rawValue), .text(channelUserID)]
-            if let user = try Self.user(owning: key, connection) { return user }
-
-            try connection.execute(script: "SAVEPOINT create_user", operation: "find or create user")
-            let created = try connection.queryFirst(
-                """
-                WITH new_user AS (
-                    INSERT INTO clpr_users (universal_id, unified_id, phone, created_at, updated_at)
-                    VALUES (gen_random_uuid(), 'usr_' || gen_random_uuid()::text, $3, now(), now())
-                    RETURNING id, unified_id, phone
-                ), account AS (
-                    INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id)
-                    SELECT id, $1, $2 FROM new_user
-                    ON CONFLICT (channel, channel_user_id) DO NOTHING
-                    RETURNING user_id
-                )
-                SELECT new_user.id, new_user.unified_id, new_user.phone FROM new_user JOIN account ON account.user_id = new_user.id
-                """,
-                key + [.text(phone)], operation: "create user", Self.decodeUser)
-            if let created {
-                try connection.execute(script: "RELEASE SAVEPOINT create_user", operation: "find or create user")
-                return created
-            }
-            // Someone else created the account meanwhile: drop our user row and take theirs.
-            try connection.execute(script: "ROLLBACK TO SAVEPOINT create_user", operation: "find or create user")
-            guard let user = try Self.user(owning: key, connection) else {
-                throw StoreError(.internalFailure, operation: "find or create user", detail: "account vanished")
-            }
-            return user
+            try Self.findOrCreate(channel: channel, channelUserID: channelUserID, phone: phone, connection)
         }
+    }
+
+    /// ``findOrCreateUser(channel:channelUserID:phone:)`` inside the caller's transaction.
+    static func findOrCreate(
+        channel: Channel, channelUserID: String, phone: String?, _ connection: PostgresConnection
+    ) throws -> User {
+        let key: [PostgresValue] = [.text(channel.rawValue), .text(channelUserID)]
+        if let user = try Self.user(owning: key, connection) { return user }
+
+        try connection.execute(script: "SAVEPOINT create_user", operation: "find or create user")
+        let created = try connection.queryFirst(
+            """
+            WITH new_user AS (
+                INSERT INTO clpr_users (universal_id, unified_id, phone, created_at, updated_at)
+                VALUES (gen_random_uuid(), 'usr_' || gen_random_uuid()::text, $3, now(), now())
+                RETURNING id, unified_id, phone
+            ), account AS (
+                INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id)
+                SELECT id, $1, $2 FROM new_user
+                ON CONFLICT (channel, channel_user_id) DO NOTHING
+                RETURNING user_id
+            )
+            SELECT new_user.id, new_user.unified_id, new_user.phone FROM new_user JOIN account ON account.user_id = new_user.id
+            """,
+            key + [.text(phone)], operation: "create user", Self.decodeUser)
+        if let created {
+            try connection.execute(script: "RELEASE SAVEPOINT create_user", operation: "find or create user")
+            return created
+        }
+        // Someone else created the account meanwhile: drop our user row and take theirs.
+        try connection.execute(script: "ROLLBACK TO SAVEPOINT create_user", operation: "find or create user")
+        guard let user = try Self.user(owning: key, connection) else {
+            throw StoreError(.internalFailure, operation: "find or create user", detail: "account vanished")
+        }
+        return user
     }
 
     /// The user with this `unified_id`, or nil.
@@ -53,12 +60,12 @@ extension PostgresStore {
         }
     }
 
-    private static func decodeUser(_ row: PostgresRow) throws -> User {
+    static func decodeUser(_ row: PostgresRow) throws -> User {
         guard let id = row.int64(0) else { throw row.corrupt("clpr_users.id is NULL") }
         return User(id: id, unifiedID: try row.requiredText(1, "unified_id"), phone: row.text(2))
     }
 
-    private static func user(owning key: [PostgresValue], _ connection: PostgresConnection) throws -> User? {
+    static func user(owning key: [PostgresValue], _ connection: PostgresConnection) throws -> User? {
         try connection.queryFirst(
             """
             SELECT u.id, u.unified_id, u.phone FROM clpr_user_accounts ua JOIN clpr_users u ON u.id = ua.user_id
@@ -127,6 +134,46 @@ extension PostgresStore {
         }
     }
 
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it (the row lock makes
+    /// concurrent callers wait, and they then delete nothing).
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        try await withConnection("consume login code") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_login_codes WHERE phone = $1 AND code_hash = $2", [.text(phone), .text(codeHash)],
+                operation: "consume login code") == 1
+        }
+    }
+
+    // MARK: Rate limits
+
+    /// Counts one event in one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (the row lock serialises concurrent
+    /// counts; the SET expressions see the old row); now and then drops buckets whose window is over.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        let windowOpenedAfter = PostgresValue.date(now.adding(.zero - window))
+        return try await withConnection("count rate event") { connection in
+            if Int.random(in: 0..<100) == 0 {
+                try connection.execute(
+                    "DELETE FROM clpr_rate_limits WHERE window_start <= $1", [windowOpenedAfter],
+                    operation: "expire rate limits")
+            }
+            let counted = try connection.queryFirst(
+                """
+                INSERT INTO clpr_rate_limits (bucket, window_start, count) VALUES ($1, $2, 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    count = CASE WHEN clpr_rate_limits.window_start <= $3 THEN 1 ELSE clpr_rate_limits.count + 1 END,
+                    window_start = CASE WHEN clpr_rate_limits.window_start <= $3 THEN excluded.window_start
+                        ELSE clpr_rate_limits.window_start END
+                RETURNING count, window_start
+                """,
+                [.text(bucket), .date(now), windowOpenedAfter], operation: "count rate event"
+            ) { row in RateCount(count: row.int(0) ?? 0, windowStart: try row.requiredDate(1, "window_start")) }
+            guard let counted else {
+                throw StoreError(.internalFailure, operation: "count rate event", detail: "no row returned")
+            }
+            return counted
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.
@@ -179,6 +226,14 @@ extension PostgresStore {
         try await withConnection("delete session") { connection in
             try connection.execute(
                 "DELETE FROM clpr_sessions WHERE token_hash = $1", [.text(tokenHash)], operation: "delete session")
+        }
+    }
+
+    /// Removes every session of the person; returns how many there were.
+    public func deleteSessions(unifiedID: String) async throws -> Int {
+        try await withConnection("delete sessions") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_sessions WHERE unified_id = $1", [.text(unifiedID)], operation: "delete sessions")
         }
     }
 

@@ -8,7 +8,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables]
+    static let all: [Migration] = [seedTables, clprTables, telegramIdentity]
 
     /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
     /// PostgreSQL system of record unchanged.
@@ -120,6 +120,26 @@ extension Migration {
                 payload BLOB,
                 reason TEXT,
                 received_at TEXT
+            );
+            """)
+
+    /// Telegram identity (issue 6): merged users keep their row and name the user they became, and the lookups
+    /// "sessions of a person" (sign out everywhere) and "accounts of a user" (merge) get indexes; `clpr_rate_limits`
+    /// counts login-code requests per phone and per client address across instances.
+    ///
+    /// Version 5: 3 is the PostgreSQL store's legacy phone step and 4 the outbox; the runner applies every
+    /// version not yet recorded, in this list's order, so numbers may have gaps.
+    static let telegramIdentity = Migration(
+        version: 5, name: "telegram_identity",
+        sql: """
+            ALTER TABLE clpr_users ADD COLUMN merged_into TEXT;
+            CREATE INDEX clpr_sessions_unified_id ON clpr_sessions (unified_id);
+            CREATE INDEX clpr_user_accounts_user_id ON clpr_user_accounts (user_id);
+            CREATE INDEX clpr_users_tg_unified_id ON clpr_users_tg (unified_id);
+            CREATE TABLE clpr_rate_limits (
+                bucket TEXT PRIMARY KEY,
+                window_start TEXT NOT NULL,
+                count INTEGER NOT NULL
             );
             """)
 }

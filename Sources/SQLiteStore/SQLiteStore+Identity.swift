@@ -9,33 +9,40 @@ extension SQLiteStore {
     /// UUID and a random `universal_id`; `phone` is recorded only on a new user.
     public func findOrCreateUser(channel: Channel, channelUserID: String, phone: String?) async throws -> User {
         try await performTransaction("find or create user") { connection in
-            let key: [SQLValue] = [.text(channel.rawValue), .text(channelUserID)]
-            if let user = try Self.user(owning: key, connection) { return user }
-
-            let now = SQLValue.date(Date())
-            let unifiedID = "usr_" + UUID().uuidString.lowercased()
-            let userID = try connection.queryFirst(
-                """
-                INSERT INTO clpr_users (universal_id, unified_id, phone, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?) RETURNING id
-                """,
-                [.text(UUID().uuidString.lowercased()), .text(unifiedID), .nullableText(phone), now, now],
-                operation: "create user"
-            ) { row in row.int64(0) }
-            guard let userID = userID ?? nil else {
-                throw StoreError(.internalFailure, operation: "create user", detail: "INSERT returned no id")
-            }
-            try connection.execute(
-                """
-                INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id) VALUES (?, ?, ?)
-                ON CONFLICT (channel, channel_user_id) DO NOTHING
-                """,
-                [.integer(userID)] + key, operation: "create user account")
-            guard let user = try Self.user(owning: key, connection) else {
-                throw StoreError(.internalFailure, operation: "find or create user", detail: "account vanished")
-            }
-            return user
+            try Self.findOrCreate(channel: channel, channelUserID: channelUserID, phone: phone, connection)
         }
+    }
+
+    /// ``findOrCreateUser(channel:channelUserID:phone:)`` inside the caller's transaction.
+    static func findOrCreate(
+        channel: Channel, channelUserID: String, phone: String?, _ connection: Connection
+    ) throws -> User {
+        let key: [SQLValue] = [.text(channel.rawValue), .text(channelUserID)]
+        if let user = try Self.user(owning: key, connection) { return user }
+
+        let now = SQLValue.date(Date())
+        let unifiedID = "usr_" + UUID().uuidString.lowercased()
+        let userID = try connection.queryFirst(
+            """
+            INSERT INTO clpr_users (universal_id, unified_id, phone, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?) RETURNING id
+            """,
+            [.text(UUID().uuidString.lowercased()), .text(unifiedID), .nullableText(phone), now, now],
+            operation: "create user"
+        ) { row in row.int64(0) }
+        guard let userID = userID ?? nil else {
+            throw StoreError(.internalFailure, operation: "create user", detail: "INSERT returned no id")
+        }
+        try connection.execute(
+            """
+            INSERT INTO clpr_user_accounts (user_id, channel, channel_user_id) VALUES (?, ?, ?)
+            ON CONFLICT (channel, channel_user_id) DO NOTHING
+            """,
+            [.integer(userID)] + key, operation: "create user account")
+        guard let user = try Self.user(owning: key, connection) else {
+            throw StoreError(.internalFailure, operation: "find or create user", detail: "account vanished")
+        }
+        return user
     }
 
     /// The user with this `unified_id`, or nil.
@@ -47,12 +54,12 @@ extension SQLiteStore {
         }
     }
 
-    private static func decodeUser(_ row: Row) throws -> User {
+    static func decodeUser(_ row: Row) throws -> User {
         guard let id = row.int64(0) else { throw row.corrupt("clpr_users.id is NULL") }
         return User(id: id, unifiedID: try row.requiredText(1, "unified_id"), phone: row.text(2))
     }
 
-    private static func user(owning key: [SQLValue], _ connection: Connection) throws -> User? {
+    static func user(owning key: [SQLValue], _ connection: Connection) throws -> User? {
         try connection.queryFirst(
             """
             SELECT u.id, u.unified_id, u.phone FROM clpr_user_accounts ua JOIN clpr_users u ON u.id = ua.user_id
@@ -120,6 +127,44 @@ extension SQLiteStore {
         }
     }
 
+    /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.
+    public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
+        try await perform("consume login code") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_login_codes WHERE phone = ? AND code_hash = ?", [.text(phone), .text(codeHash)],
+                operation: "consume login code") == 1
+        }
+    }
+
+    // MARK: Rate limits
+
+    /// Counts one event in one `INSERT … ON CONFLICT DO UPDATE … RETURNING` (the SET expressions see the old row);
+    /// now and then drops buckets whose window is over.
+    public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
+        let windowOpenedAfter = SQLValue.date(now.adding(.zero - window))
+        return try await perform("count rate event") { connection in
+            if Int.random(in: 0..<100) == 0 {
+                try connection.execute(
+                    "DELETE FROM clpr_rate_limits WHERE window_start <= ?", [windowOpenedAfter],
+                    operation: "expire rate limits")
+            }
+            let counted = try connection.queryFirst(
+                """
+                INSERT INTO clpr_rate_limits (bucket, window_start, count) VALUES (?, ?, 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
+                    window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END
+                RETURNING count, window_start
+                """,
+                [.text(bucket), .date(now), windowOpenedAfter, windowOpenedAfter], operation: "count rate event"
+            ) { row in RateCount(count: row.int(0) ?? 0, windowStart: try Self.requiredDate(row, 1, "window_start")) }
+            guard let counted else {
+                throw StoreError(.internalFailure, operation: "count rate event", detail: "no row returned")
+            }
+            return counted
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.
@@ -173,6 +218,14 @@ extension SQLiteStore {
         try await perform("delete session") { connection in
             try connection.execute(
                 "DELETE FROM clpr_sessions WHERE token_hash = ?", [.text(tokenHash)], operation: "delete session")
+        }
+    }
+
+    /// Removes every session of the person; returns how many there were.
+    public func deleteSessions(unifiedID: String) async throws -> Int {
+        try await perform("delete sessions") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_sessions WHERE unified_id = ?", [.text(unifiedID)], operation: "delete sessions")
         }
     }
 

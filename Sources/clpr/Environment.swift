@@ -42,6 +42,18 @@ enum Environment {
           CLPR_SSE_HEARTBEAT_S    heartbeat interval on streams (default 15)
           CLPR_MAX_BODY_BYTES     request body limit (default 1048576)
           CLPR_OTP_RESEND_S       seconds before a new code may be sent (default 60)
+          CLPR_OTP_LIMIT_PER_PHONE     codes sent to one phone per hour (default 5)
+          CLPR_OTP_LIMIT_PER_ADDRESS   codes requested from one client address per hour (default 20)
+          CLPR_TRUST_FORWARDED_FOR     1: client address = last X-Forwarded-For entry (only behind a proxy
+                                  that sets it; default 0: the TCP peer)
+          CLPR_SMS_WEBHOOK_URL    send login codes by POST to this URL (n8n or an SMS gateway) instead of the
+                                  log; needs CLPR_SMS_WEBHOOK_SECRET (default unset: codes go to the log)
+          CLPR_SMS_WEBHOOK_SECRET key of X-Clpr-Signature = hex HMAC-SHA256(timestamp + "." + body)
+          CLPR_TELEGRAM_BOT_TOKEN       the bot's token: enables the Mini App login (default unset: off)
+          CLPR_TELEGRAM_WEBHOOK_SECRET  the secret_token given to setWebhook: enables the bot webhook
+          CLPR_TELEGRAM_INIT_DATA_MAX_AGE_S  oldest Mini App initData accepted (default 86400)
+          CLPR_TELEGRAM_WEBAPP_URL      the Mini App URL on the bot's button (default CLPR_PUBLIC_URL)
+          CLPR_TELEGRAM_API_URL         Bot API base URL (default https://api.telegram.org)
           CLPR_HTTP_THREADS       HTTP worker threads (default 2)
           CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
           CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
@@ -108,6 +120,58 @@ enum Environment {
         if let s = try int("CLPR_OTP_RESEND_S", 0...3600) { config.loginCodePolicy.resendAfter = .seconds(s) }
         if let n = try int("CLPR_HTTP_THREADS", 1...64) { config.httpThreads = n }
         if let bytes = try int("CLPR_HTTP_CONNECTION_MEMORY", 4096...(1 << 20)) { config.connectionMemory = bytes }
+        if let n = try int("CLPR_OTP_LIMIT_PER_PHONE", 1...1000) { config.loginRateLimits.perPhone = n }
+        if let n = try int("CLPR_OTP_LIMIT_PER_ADDRESS", 1...100_000) { config.loginRateLimits.perAddress = n }
+        if let flag = env["CLPR_TRUST_FORWARDED_FOR"], !flag.isEmpty {
+            guard flag == "1" || flag == "0" else {
+                throw InvalidValue(variable: "CLPR_TRUST_FORWARDED_FOR", value: flag, expected: "0 or 1")
+            }
+            config.trustForwardedFor = flag == "1"
+        }
+        if let url = env["CLPR_SMS_WEBHOOK_URL"], !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw InvalidSecretValue(
+                    variable: "CLPR_SMS_WEBHOOK_URL", problem: "expected an http:// or https:// URL")
+            }
+            guard let secret = env["CLPR_SMS_WEBHOOK_SECRET"], secret.utf8.count >= 16 else {
+                throw InvalidSecretValue(
+                    variable: "CLPR_SMS_WEBHOOK_SECRET", problem: "required with CLPR_SMS_WEBHOOK_URL, 16 bytes or more"
+                )
+            }
+            config.codeDelivery = .webhook(.init(url: url, secret: secret))
+        }
+        if let token = env["CLPR_TELEGRAM_BOT_TOKEN"], !token.isEmpty {
+            var telegram = Application.Configuration.Telegram(botToken: token)
+            if let secret = env["CLPR_TELEGRAM_WEBHOOK_SECRET"], !secret.isEmpty {
+                // Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and -.
+                guard secret.utf8.count <= 256,
+                    secret.utf8.allSatisfy({
+                        $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0)
+                            || (97...122).contains($0)
+                    })
+                else {
+                    throw InvalidSecretValue(
+                        variable: "CLPR_TELEGRAM_WEBHOOK_SECRET", problem: "1-256 characters of A-Z a-z 0-9 _ -")
+                }
+                telegram.webhookSecret = secret
+            }
+            if let s = try int("CLPR_TELEGRAM_INIT_DATA_MAX_AGE_S", 60...2_592_000) {
+                telegram.initDataMaxAge = .seconds(s)
+            }
+            if let url = env["CLPR_TELEGRAM_WEBAPP_URL"], !url.isEmpty {
+                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    throw InvalidValue(variable: "CLPR_TELEGRAM_WEBAPP_URL", value: url, expected: "an https:// URL")
+                }
+                telegram.webAppURL = url
+            }
+            if let url = env["CLPR_TELEGRAM_API_URL"], !url.isEmpty {
+                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    throw InvalidValue(variable: "CLPR_TELEGRAM_API_URL", value: url, expected: "an http(s):// URL")
+                }
+                telegram.apiURL = url
+            }
+            config.telegram = telegram
+        }
         if let level = env["CLPR_LOG_LEVEL"], !level.isEmpty {
             guard Logger.Level(name: level) != nil else {
                 throw InvalidValue(

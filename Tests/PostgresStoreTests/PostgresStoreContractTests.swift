@@ -52,4 +52,32 @@ struct PostgresStoreContractTests {
     @Test func sessionsLifecycle() async throws {
         try await contract { try await $0.sessionsLifecycle() }
     }
+
+    @Test func rateEventsAreCountedPerWindow() async throws {
+        try await contract { try await $0.rateEventsAreCountedPerWindow() }
+    }
+
+    @Test func loginCodesAreConsumedOnce() async throws {
+        try await contract { try await $0.loginCodesAreConsumedOnce() }
+    }
+
+    @Test func telegramUsersAreUpserted() async throws {
+        try await contract { try await $0.telegramUsersAreUpserted() }
+    }
+
+    @Test func parallelTelegramUpsertsYieldOneUser() async throws {
+        try await contract { try await $0.parallelTelegramUpsertsYieldOneUser() }
+    }
+
+    @Test func linkingANewPhoneGivesTheTelegramUserTheWebAccount() async throws {
+        try await contract { try await $0.linkingANewPhoneGivesTheTelegramUserTheWebAccount() }
+    }
+
+    @Test func linkingMergesTheTelegramUserIntoTheWebUser() async throws {
+        try await contract { try await $0.linkingMergesTheTelegramUserIntoTheWebUser() }
+    }
+
+    @Test func allSessionsOfAPersonCanBeRevoked() async throws {
+        try await contract { try await $0.allSessionsOfAPersonCanBeRevoked() }
+    }
 }

@@ -55,6 +55,43 @@ import Testing
     func sessionsLifecycle(_ kind: StoreKind) async throws {
         try await withStore(kind) { try await StoreContract(store: $0).sessionsLifecycle() }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func rateEventsAreCountedPerWindow(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).rateEventsAreCountedPerWindow() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func loginCodesAreConsumedOnce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).loginCodesAreConsumedOnce() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func telegramUsersAreUpserted(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).telegramUsersAreUpserted() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func parallelTelegramUpsertsYieldOneUser(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).parallelTelegramUpsertsYieldOneUser() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func linkingANewPhoneGivesTheTelegramUserTheWebAccount(_ kind: StoreKind) async throws {
+        try await withStore(kind) {
+            try await StoreContract(store: $0).linkingANewPhoneGivesTheTelegramUserTheWebAccount()
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func linkingMergesTheTelegramUserIntoTheWebUser(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).linkingMergesTheTelegramUserIntoTheWebUser() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func allSessionsOfAPersonCanBeRevoked(_ kind: StoreKind) async throws {
+        try await withStore(kind) { try await StoreContract(store: $0).allSessionsOfAPersonCanBeRevoked() }
+    }
 }
 
 /// What only the SQLite adapter can show: schema, migrations, query plans, the stored JSON shape.
@@ -62,7 +99,7 @@ import Testing
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters",
+        "clpr_plan_dead_letters", "clpr_rate_limits",
     ]
 
     @Test func migrationsAreIdempotent() async throws {
@@ -72,7 +109,10 @@ import Testing
             let versions = try await store.inspect(
                 "SELECT version, name FROM clpr_schema_migrations ORDER BY version")
             #expect(
-                versions == [[.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")]])
+                versions == [
+                    [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
+                    [.integer(5), .text("telegram_identity")],
+                ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
                 names.compactMap { row -> String? in if case .text(let name) = row[0] { name } else { nil } })
@@ -83,7 +123,7 @@ import Testing
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(2)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(3)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])

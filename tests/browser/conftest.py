@@ -39,6 +39,7 @@ class Server:
             "CLPR_DATA_DIR": self.data,
             "CLPR_WEB_DIR": str(ROOT / "web"),
             "CLPR_OTP_RESEND_S": "1",
+            "CLPR_OTP_LIMIT_PER_ADDRESS": "1000",
             **env,
         }
         self.log = open(self.log_path, "wb")

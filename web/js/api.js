@@ -82,6 +82,7 @@ const enc = encodeURIComponent;
 export const api = {
   requestCode: (phone) => request("POST", "/api/v1/auth/phone", { phone }),
   verifyCode: (phone, code) => request("POST", "/api/v1/auth/phone/verify", { phone, code }),
+  telegramLogin: (initData) => request("POST", "/api/v1/auth/telegram", { init_data: initData }),
   logout: () => request("POST", "/api/v1/auth/logout"),
   me: () => request("GET", "/api/v1/me"),
   claimTypes: () => request("GET", "/api/v1/claim-types"),

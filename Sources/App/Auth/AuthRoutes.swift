@@ -12,12 +12,16 @@ struct AuthRoutes: Sendable {
     let policy: LoginCodePolicy
     /// Key for hashing codes at rest: a 6-digit code hashed without a secret is recovered by trying all 10⁶.
     let codeKey: [UInt8]
+    let limits: Application.Configuration.LoginRateLimits
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
+    let trustForwardedFor: Bool
     let logger: Logger
 
     func register(in router: inout Router) {
         router.post("/api/v1/auth/phone", use: requestCode)
         router.post("/api/v1/auth/phone/verify", use: verifyCode)
         router.post("/api/v1/auth/logout", use: logout)
+        router.post("/api/v1/auth/logout-all", use: logoutEverywhere)
         router.get("/api/v1/me", use: me)
     }
 
@@ -54,12 +58,26 @@ struct AuthRoutes: Sendable {
                     extra: ["retry_after": .number(Double(wait))], headers: ["Retry-After": String(wait)])
             }
         }
+        if let wait = try await rateLimitWait(phone: phone, address: clientAddress(request), now: now) {
+            logger.notice("login code rate limit", metadata: ["phone": phone.masked])
+            throw APIError(
+                429, "too_many_codes", "Слишком много запросов кода. Попробуйте через \(Self.minutes(wait)) мин",
+                field: "phone", extra: ["retry_after": .number(Double(wait))], headers: ["Retry-After": String(wait)])
+        }
         let code = Crypto.randomDigits(policy.length)
+        let codeHash = hash(code: code, phone: phone)
         try await store.saveLoginCode(
-            LoginCode(
-                phone: phone.e164, codeHash: hash(code: code, phone: phone), createdAt: now,
-                expiresAt: now.adding(policy.lifetime)))
-        try await codeSender.send(code: code, to: phone)
+            LoginCode(phone: phone.e164, codeHash: codeHash, createdAt: now, expiresAt: now.adding(policy.lifetime)))
+        do {
+            try await codeSender.send(code: code, to: phone)
+        } catch {
+            // Not sent: forget the code so the cooldown does not block the next try.
+            _ = try? await store.consumeLoginCode(phone: phone.e164, codeHash: codeHash)
+            logger.error("login code not sent", metadata: ["phone": phone.masked, "error": "\(error)"])
+            throw APIError(
+                503, "code_not_sent", "Не удалось отправить код. Попробуйте ещё раз через минуту",
+                headers: ["Retry-After": "60"])
+        }
         return JSONResponse.make(
             .object([
                 "phone": .string(phone.e164), "display_phone": .string(phone.display),
@@ -92,7 +110,10 @@ struct AuthRoutes: Sendable {
                 400, "invalid_code", "Неверный код", field: "code",
                 extra: ["attempts_left": .number(Double(left))])
         }
-        try await store.deleteLoginCode(phone: phone.e164)
+        // Exactly one of several simultaneous right answers signs in: a code is used once.
+        guard try await store.consumeLoginCode(phone: phone.e164, codeHash: stored.codeHash) else {
+            throw APIError(404, "code_not_found", "Код уже использован. Запросите новый код", field: "code")
+        }
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: phone.e164, phone: phone.e164)
         let cookie = try await authenticator.start(for: user, channel: .webForm)
         logger.info("signed in", metadata: ["unified_id": user.unifiedID, "phone": phone.masked])
@@ -111,6 +132,44 @@ struct AuthRoutes: Sendable {
         response.headers.add("Set-Cookie", cookie)
         return response
     }
+
+    /// Signs the person out on every device and channel (all their sessions), this one included.
+    @Sendable func logoutEverywhere(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let session = try await authenticator.require(request)
+        let ended = try await store.deleteSessions(unifiedID: session.unifiedID)
+        logger.info("signed out everywhere", metadata: ["unified_id": session.unifiedID, "sessions": "\(ended)"])
+        var response = JSONResponse.make(.object(["sessions_ended": .number(Double(ended))]))
+        response.headers.add("Set-Cookie", authenticator.cookie(value: "", maxAge: 0))
+        return response
+    }
+
+    /// Counts this code request against the number's and the client address's windows (in the store, so every
+    /// instance shares them); the seconds until the fuller exhausted window ends, or nil when both allow it.
+    func rateLimitWait(phone: PhoneNumber, address: String, now: Date) async throws -> Int? {
+        let perPhone = try await store.countRateEvent(
+            bucket: "login-code:phone:" + phone.e164, window: limits.window, now: now)
+        let perAddress = try await store.countRateEvent(
+            bucket: "login-code:address:" + address, window: limits.window, now: now)
+        var wait: Double = 0
+        for (counted, limit) in [(perPhone, limits.perPhone), (perAddress, limits.perAddress)]
+        where counted.count > limit {
+            wait = max(wait, counted.windowStart.adding(limits.window).timeIntervalSince(now))
+        }
+        return wait > 0 ? max(1, Int(wait.rounded(.up))) : nil
+    }
+
+    /// The address rate limits count against: the TCP peer, or (behind a trusted proxy) the last
+    /// `X-Forwarded-For` entry, the one that proxy appended.
+    func clientAddress(_ request: HTTPRequest) -> String {
+        if trustForwardedFor, let forwarded = request.headers["X-Forwarded-For"],
+            let last = forwarded.split(separator: ",").last.map({ String($0).trimmingWhitespace() }), !last.isEmpty
+        {
+            return last
+        }
+        return request.remoteAddress ?? "unknown"
+    }
+
+    static func minutes(_ seconds: Int) -> Int { max(1, (seconds + 59) / 60) }
 
     @Sendable func me(_ request: HTTPRequest) async throws -> HTTPResponse {
         let session = try await authenticator.require(request)

@@ -104,3 +104,15 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// The state of one rate-limit bucket after counting an event.
+public struct RateCount: Sendable, Equatable {
+    /// Events in the current window, the one just counted included.
+    public var count: Int
+    public var windowStart: Date
+
+    public init(count: Int, windowStart: Date) {
+        self.count = count
+        self.windowStart = windowStart
+    }
+}

@@ -48,18 +48,37 @@ public protocol IdentityStore: Sendable {
     /// The user with this `unified_id` (`SELECT … FROM clpr_users WHERE unified_id = ?`), or nil.
     func user(unifiedID: String) async throws -> User?
 
+    /// Finds or creates the user of the `telegram` account `profile.id` (race-free, as
+    /// ``findOrCreateUser(channel:channelUserID:phone:)``) and upserts the person's `clpr_users_tg` row (names,
+    /// username, language, premium; `unified_id` set to the account's user), in one transaction.
+    func upsertTelegramUser(_ profile: TelegramProfile) async throws -> User
+    /// Links the Telegram user `telegramID` to the verified `phone` (E.164) so that both channels lead to one
+    /// `unified_id`, merging two users by the rule documented on ``PhoneLink``, in one transaction. Creates the
+    /// Telegram user when it has none yet; records the phone on `clpr_users_tg.phone_number`.
+    func linkTelegramPhone(telegramID: Int64, phone: String) async throws -> PhoneLink
+
     /// Replaces any code for the phone with `code`.
     func saveLoginCode(_ code: LoginCode) async throws
     func loginCode(phone: String) async throws -> LoginCode?
     /// Atomically counts one wrong try; returns the new count (nil if no code).
     func recordFailedLoginAttempt(phone: String) async throws -> Int?
     func deleteLoginCode(phone: String) async throws
+    /// Deletes the phone's code only if it is still the one with `codeHash`; true for exactly one caller when
+    /// several present the same right code at once (a code signs in once).
+    func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool
+
+    /// Counts one event in `bucket`'s fixed window (a new window starts when the current one is `window` old), in
+    /// one atomic statement, so every instance shares the count.
+    /// - Returns: the events counted in the current window, this one included, and when the window started.
+    func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount
 
     func createSession(_ session: Session) async throws
     func session(tokenHash: String) async throws -> Session?
     /// Moves the expiry (sliding sessions).
     func renewSession(tokenHash: String, expiresAt: Date) async throws
     func deleteSession(tokenHash: String) async throws
+    /// Removes every session of the person (sign out everywhere); returns how many there were.
+    func deleteSessions(unifiedID: String) async throws -> Int
 }
 
 /// Claims (drafts and beyond) and the plans received for them.
