@@ -15,11 +15,14 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        // No pkgConfig: libcurl.pc only adds the default include directory; curl.h is on the standard path.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
 
         // MARK: - Domain (no I/O): types, rules, ports
         .target(name: "AppCore", dependencies: ["Logging"]),
@@ -36,8 +39,8 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
-                "RedisBus",
+                "AppCore", "HTTPServer", "HTTPClient", "Crypto", "Logging", "SQLiteStore", "PostgresStore",
+                "InProcessBus", "RedisBus",
             ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
@@ -51,6 +54,7 @@ let package = Package(
         .testTarget(name: "InProcessBusTests", dependencies: ["InProcessBus", "AppCore"]),
         .testTarget(name: "RedisBusTests", dependencies: ["RedisBus", "AppCore", "AppTesting", "Logging"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(name: "StoreCodecTests", dependencies: ["StoreCodec", "AppCore"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),

@@ -12,6 +12,8 @@ struct AuthRoutes: Sendable {
     let policy: LoginCodePolicy
     /// Key for hashing codes at rest: a 6-digit code hashed without a secret is recovered by trying all 10⁶.
     let codeKey: [UInt8]
+    /// The CRM contact step after a login; nil when no CRM is configured (`CLPR_CRM_WEBHOOK_URL`).
+    var crm: CRMContacts? = nil
     let logger: Logger
 
     func register(in router: inout Router) {
@@ -95,6 +97,7 @@ struct AuthRoutes: Sendable {
         try await store.deleteLoginCode(phone: phone.e164)
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: phone.e164, phone: phone.e164)
         let cookie = try await authenticator.start(for: user, channel: .webForm)
+        await crm?.contactAfterLogin(phone: phone.e164, user: user, channel: .webForm)
         logger.info("signed in", metadata: ["unified_id": user.unifiedID, "phone": phone.masked])
         var response = JSONResponse.make(.object(["user": Self.userJSON(unifiedID: user.unifiedID, phone: user.phone)]))
         response.headers.add("Set-Cookie", cookie)

@@ -24,14 +24,28 @@ struct PlanIntake: Sendable {
         }
     }
 
-    func handle(_ message: PlanMessage) async throws {
+    /// What became of one message.
+    enum Outcome: Sendable, Equatable {
+        /// Stored for the first time and sent to this instance's streams.
+        case stored
+        /// Already stored (another delivery path, another instance, a workflow that ran twice): not stored again.
+        case duplicate
+        /// No claim has the channel's token.
+        case unknownToken
+        /// Failed validation: kept as a dead letter (and a `claim_plan_error` for the submission it names).
+        case invalid(code: String, message: String)
+    }
+
+    @discardableResult
+    func handle(_ message: PlanMessage) async throws -> Outcome {
         let now = Date()
         guard let token = message.sessionToken else {
             try await store.storeDeadLetter(
                 channel: String(message.channel.prefix(200)), payload: message.payload, reason: "not a plan channel",
                 receivedAt: now)
-            return
+            return .invalid(code: "invalid_channel", message: "not a plan channel")
         }
+        var invalid: (code: String, message: String)?
         let record: PlanRecord
         do {
             switch try ClaimPlan.parse(message.payload, sessionToken: token) {
@@ -59,7 +73,8 @@ struct PlanIntake: Sendable {
             logger.warning(
                 "invalid plan payload kept as dead letter",
                 metadata: ["code": error.code, "reason": error.message, "bytes": String(message.payload.count)])
-            guard let submissionID else { return }
+            invalid = (error.code, error.message)
+            guard let submissionID else { return .invalid(code: error.code, message: error.message) }
             record = PlanRecord(
                 sessionToken: token, submissionID: submissionID,
                 outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
@@ -68,17 +83,21 @@ struct PlanIntake: Sendable {
         switch try await store.storePlanRecord(record) {
         case .stored:
             hub.deliver(token: token, submissionID: record.submissionID, outcome: record.outcome)
+            return invalid.map { .invalid(code: $0.code, message: $0.message) } ?? .stored
         case .duplicate:
             // Another instance (every instance receives every message) or an earlier delivery stored it first.
             // Streams held here still need it: send them what is stored (their state machine drops repeats).
             logger.debug("duplicate plan not stored again", metadata: ["submission_id": record.submissionID])
+            let outcome: Outcome = invalid.map { .invalid(code: $0.code, message: $0.message) } ?? .duplicate
             guard hub.hasListeners(token: token),
                 let stored = try await store.planRecord(sessionToken: token, submissionID: record.submissionID)
-            else { return }
+            else { return outcome }
             hub.deliver(token: token, submissionID: stored.submissionID, outcome: stored.outcome)
+            return outcome
         case .unknownToken:
             logger.warning(
                 "plan for an unknown session token dropped", metadata: ["bytes": String(message.payload.count)])
+            return .unknownToken
         }
     }
 }
