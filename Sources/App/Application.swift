@@ -72,7 +72,8 @@ public final class Application: Sendable {
 
         var router = Router()
         let claimRoutes = ClaimRoutes(
-            store: store, identity: store, outbox: store, authenticator: authenticator, catalog: catalog, planner: planner,
+            store: store, identity: store, outbox: store, authenticator: authenticator, catalog: catalog,
+            planner: planner,
             draftLifetime: configuration.draftLifetime, logger: logger.with(label: "clpr.claims"))
         AuthRoutes(
             store: store, authenticator: authenticator,

@@ -55,6 +55,16 @@ extension Application {
         public var crmWebhookURL: String?
         /// The outbox dispatcher's timings (send timeout ≤ 10 s, backoff, maximum age).
         var outbox = OutboxDispatcher.Configuration()
+        /// Timeout of one outgoing call, at most 10 s. Default 10 s (`CLPR_OUTBOX_TIMEOUT_S`).
+        public var outboxTimeout: Duration {
+            get { outbox.timeout }
+            set { outbox.timeout = min(newValue, .seconds(10)) }
+        }
+        /// An outgoing call that keeps failing for this long is dead. Default 24 h (`CLPR_OUTBOX_MAX_AGE_S`).
+        public var outboxMaxAge: Duration {
+            get { outbox.retry.maxAge }
+            set { outbox.retry.maxAge = newValue }
+        }
 
         /// The n8n workflow's webhook and shared secret.
         public struct N8N: Sendable, Equatable, CustomStringConvertible {

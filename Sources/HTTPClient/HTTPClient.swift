@@ -121,7 +121,9 @@ public struct HTTPClient: Sendable {
         try check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context), handle)
         return try body.withUnsafeBytes { bytes in
             try check(ccurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)), handle)
-            try check(ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)), handle)
+            try check(
+                ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)),
+                handle)
             try check(curl_easy_perform(handle), handle)
             var status = 0
             try check(ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status), handle)

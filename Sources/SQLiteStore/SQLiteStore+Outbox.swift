@@ -76,8 +76,11 @@ extension SQLiteStore: OutboxStore {
                     finished_at_ms = ?, lease_owner = NULL, lease_until_ms = NULL
                 WHERE id = ? AND lease_owner = ?
                 """,
-                [.text(state), .nullableInteger(next), .nullableText(error), .nullableInteger(finished), .integer(id),
-                    .text(owner)], operation: "complete outbox item") > 0
+                [
+                    .text(state), .nullableInteger(next), .nullableText(error), .nullableInteger(finished),
+                    .integer(id),
+                    .text(owner),
+                ], operation: "complete outbox item") > 0
         }
     }
 

@@ -15,7 +15,9 @@ struct N8NPlanner: Planner {
     func outboxMessages(for claim: Claim, submissionID: String) -> [OutboxMessage] {
         [
             OutboxMessage(
-                kind: .planRequest, key: submissionID, body: Self.body(for: claim, submissionID: submissionID,
+                kind: .planRequest, key: submissionID,
+                body: Self.body(
+                    for: claim, submissionID: submissionID,
                     publicURL: publicURL),
                 resendWhenFinished: true)
         ]

@@ -75,7 +75,8 @@ final class OutboxDispatcher: Sendable {
     /// Runs rounds until the task is cancelled.
     func run() async {
         guard !senders.isEmpty else { return }
-        logger.info("outbox dispatcher started", metadata: ["kinds": senders.map(\.kind.rawValue).joined(separator: ",")])
+        logger.info(
+            "outbox dispatcher started", metadata: ["kinds": senders.map(\.kind.rawValue).joined(separator: ",")])
         let interval = configuration.pollInterval
         let wakeContinuation = self.wakeContinuation
         // A ticker feeds the same wake stream, so one loop waits on "nudged or poll interval passed".

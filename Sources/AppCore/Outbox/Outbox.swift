@@ -95,8 +95,9 @@ public struct OutboxRetryPolicy: Sendable, Equatable {
     /// After this long since enqueuing, a failure makes the item dead. Default 24 h.
     public var maxAge: Duration
 
-    public init(baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), maxAge: Duration = .seconds(86_400))
-    {
+    public init(
+        baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), maxAge: Duration = .seconds(86_400)
+    ) {
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.maxAge = maxAge
