@@ -72,11 +72,13 @@ public final class FakeN8N: @unchecked Sendable {
         self.process = process
     }
 
-    /// Stops the process.
+    /// Stops the process with SIGKILL (it keeps nothing; SIGTERM may be blocked in the mask it inherited from the
+    /// test runner). Polls instead of `waitUntilExit()`, which spins a core when called off the main thread.
     public func stop() async {
         guard process.isRunning else { return }
-        process.terminate()
-        _ = try? await offPool { self.process.waitUntilExit() }
+        kill(process.processIdentifier, SIGKILL)
+        let process = self.process
+        _ = await eventually(timeout: .seconds(5), every: .milliseconds(10)) { !process.isRunning }
     }
 
     /// What the fake saw: per `Idempotency-Key`, webhook calls received, answered 2xx and plans published; the
@@ -107,6 +109,6 @@ public final class FakeN8N: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
