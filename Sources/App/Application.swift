@@ -97,7 +97,7 @@ public final class Application: Sendable {
             signature: configuration.n8n.map { WebhookSignature(secret: $0.secret) }, store: store, intake: intake,
             fanOut: fanOut, logger: logger.with(label: "clpr.callback")
         ).register(in: &router)
-        OperationsRoutes(store: store, hub: hub, planBus: planBus).register(in: &router)
+        OperationsRoutes(store: store, hub: hub, planBus: planBus, dispatcher: dispatcher).register(in: &router)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
@@ -256,14 +256,21 @@ struct OperationsRoutes: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
     let planBus: PlanBusControl
+    let dispatcher: OutboxDispatcher
 
     func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
         router.get("/readyz") { _ in
             do {
                 _ = try await store.drafts(unifiedID: "usr_readiness_probe", limit: 1)
+                let outbox = dispatcher.counts
                 var body: [String: JSONValue] = [
                     "status": .string("ready"), "open_streams": .number(Double(hub.count)),
+                    // Since start, this instance: dead items are also logged and listed by `clpr outbox --dead`.
+                    "outbox": .object([
+                        "sent": .number(Double(outbox.sent)), "retried": .number(Double(outbox.retried)),
+                        "dead": .number(Double(outbox.dead)),
+                    ]),
                 ]
                 if let receiving = planBus.isReceiving {
                     // Without a live subscription no plan reaches this instance's streams.

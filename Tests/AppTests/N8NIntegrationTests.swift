@@ -155,7 +155,14 @@ struct N8NIntegrationTests {
             default: #expect(item.lastError == "HTTP 500")
             }
             #expect(app.logs.entries.contains { $0.message.hasPrefix("outbox item dead") })
-            #expect(OutboxListing.text([item], dead: true).contains(submission.submissionID))
+            #expect(try await app.json("GET", "/readyz").json?["outbox"]?["dead"]?.int == 1)
+            // `clpr outbox --dead` lists it (a second connection to the same SQLite file, as the command opens).
+            let listing = try await Application.outboxListing(configuration: app.application.configuration, dead: true)
+            #expect(listing.hasPrefix("1 dead outbox item(s)"))
+            #expect(listing.contains(submission.submissionID) && listing.contains(item.lastError ?? "?"))
+            #expect(
+                try await Application.outboxListing(configuration: app.application.configuration, dead: false)
+                    .hasPrefix("0 pending"))
             // The claim is untouched: still a draft with its submission.
             #expect(try await app.claim(submission.claimID, cookie: cookie)["status"]?.string == "draft")
         }

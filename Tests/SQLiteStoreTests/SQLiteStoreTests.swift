@@ -62,7 +62,7 @@ import Testing
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters",
+        "clpr_plan_dead_letters", "clpr_outbox", "clpr_callback_signatures",
     ]
 
     @Test func migrationsAreIdempotent() async throws {
@@ -72,7 +72,10 @@ import Testing
             let versions = try await store.inspect(
                 "SELECT version, name FROM clpr_schema_migrations ORDER BY version")
             #expect(
-                versions == [[.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")]])
+                versions == [
+                    [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
+                    [.integer(4), .text("outbox_callbacks_crm")],
+                ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
                 names.compactMap { row -> String? in if case .text(let name) = row[0] { name } else { nil } })
@@ -83,7 +86,7 @@ import Testing
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(2)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(3)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])
