@@ -132,6 +132,38 @@ import Testing
         }
     }
 
+    @Test(
+        .enabled(
+            if: RedisTestConfiguration.isEnabled && PostgresTestConfiguration.isEnabled,
+            "needs CLPR_TEST_REDIS_URL and CLPR_TEST_DATABASE_URL"))
+    func callbackToAnotherInstanceReachesTheStreamThroughRedis() async throws {
+        let redis = try RedisTestConfiguration.requireURL()
+        let configure: @Sendable (inout Application.Configuration) -> Void = { configuration in
+            Self.configure(&configuration)
+            configuration.planBus = try! .redis(url: redis)
+        }
+        try await PostgresTestDatabase.with { database in
+            let postgres = Application.Configuration.Database.postgres(database.configuration)
+            try await withTestApplication(database: postgres, configure: configure) { holder in
+                try await withTestApplication(database: postgres, configure: configure) { other in
+                    #expect(await RedisPlanStreamTests.subscribed(holder))
+                    #expect(await RedisPlanStreamTests.subscribed(other))
+                    let cookie = try await holder.login()
+                    let submission = try await holder.submitNewClaim(cookie: cookie)
+                    let stream = try await holder.openStream(submission.streamURL, cookie: cookie)
+                    // The workflow's callback lands on the other instance (behind a load balancer).
+                    let body = RedisPlanStreamTests.planJSON(submission)
+                    let response = try await Self.deliver(
+                        other, token: submission.sessionToken, body: body, headers: Self.signed(body))
+                    #expect(response.status == 200)
+                    let transcript = try await stream.collect(timeout: .seconds(5))
+                    #expect(transcript.events.map(\.event) == ["claim_plan_ready"])
+                    #expect(transcript.events.first?.id == submission.submissionID)
+                }
+            }
+        }
+    }
+
     @Test func signatureRecipeMatchesTheDocumentation() {
         // docs/n8n.md: hex HMAC-SHA256(secret, timestamp + "." + body).
         let signature = WebhookSignature(secret: "secret")
