@@ -16,12 +16,14 @@ let package = Package(
         // No pkgConfig: hiredis.pc only adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // No pkgConfig: libcurl.pc only adds the default include directory; curl.h is on the standard path.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: - Foundations with no knowledge of claims
         .target(name: "Logging"),
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "Logging"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
 
         // MARK: - Domain (no I/O): types, rules, ports
         // jansson reads plan payloads: every plan message of every instance is parsed, so it is a hot path.
@@ -34,15 +36,13 @@ let package = Package(
         .target(name: "PostgresStore", dependencies: ["CPostgres", "AppCore", "StoreCodec"]),
         .target(name: "InProcessBus", dependencies: ["AppCore"]),
         .target(name: "RedisBus", dependencies: ["CHiredis", "AppCore", "Logging"]),
-        // Outgoing HTTP (webhooks, Telegram Bot API) over libcurl.
-        .target(name: "OutgoingHTTP", dependencies: ["CCurl"]),
 
         // MARK: - Application: wires ports to routes
         .target(
             name: "App",
             dependencies: [
-                "AppCore", "HTTPServer", "Crypto", "Logging", "SQLiteStore", "PostgresStore", "InProcessBus",
-                "RedisBus", "OutgoingHTTP",
+                "AppCore", "HTTPServer", "HTTPClient", "Crypto", "Logging", "SQLiteStore", "PostgresStore",
+                "InProcessBus", "RedisBus",
             ]
         ),
         .executableTarget(name: "clpr", dependencies: ["App", "Logging"]),
@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "InProcessBusTests", dependencies: ["InProcessBus", "AppCore"]),
         .testTarget(name: "RedisBusTests", dependencies: ["RedisBus", "AppCore", "AppTesting", "Logging"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Logging"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(name: "StoreCodecTests", dependencies: ["StoreCodec", "AppCore"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "AppCore", "AppTesting"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "AppCore", "AppTesting"]),

@@ -1,9 +1,9 @@
 import AppCore
 import Crypto
 import FoundationEssentials
+import HTTPClient
 import HTTPServer
 import Logging
-import OutgoingHTTP
 import Synchronization
 
 /// The whole server: stores, plan bus, planner, plan intake, stream hub and HTTP, wired together.
@@ -16,14 +16,16 @@ public final class Application: Sendable {
     let logger: Logger
     /// The configured store (SQLite or PostgreSQL) and how to close it.
     let database: Database
-    /// The store behind both ports.
-    let store: any IdentityStore & ClaimStore
+    /// The store behind every port.
+    let store: any IdentityStore & ClaimStore & OutboxStore
     /// The plan bus (in-process or Redis) and its lifecycle.
     let planBus: PlanBusControl
     var bus: any PlanBus { planBus.bus }
     let hub: StreamHub
     let server: HTTPServer
     let intake: PlanIntake
+    /// Sends the outbox (n8n webhook, CRM contact); idle when neither is configured.
+    let dispatcher: OutboxDispatcher
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     public init(configuration: Configuration, logger: Logger) throws {
@@ -47,18 +49,31 @@ public final class Application: Sendable {
         let catalog = ClaimCatalog.standard
         let authenticator = Authenticator(
             store: store, lifetime: configuration.sessionLifetime, secureCookies: configuration.secureCookies)
-        let planner: any Planner =
-            switch configuration.planner {
-            case .builtin:
-                BuiltInPlannerService(
-                    planner: BuiltInPlanner(catalog: catalog), bus: bus, delay: configuration.plannerDelay,
-                    logger: logger.with(label: "clpr.planner"))
-            case .none: SilentPlanner()
+        let dispatcher = Self.makeDispatcher(configuration, store: store, logger: logger.with(label: "clpr.outbox"))
+        let planner: any Planner
+        switch configuration.planner {
+        case .builtin:
+            planner = BuiltInPlannerService(
+                planner: BuiltInPlanner(catalog: catalog), bus: bus, delay: configuration.plannerDelay,
+                logger: logger.with(label: "clpr.planner"))
+        case .none:
+            planner = SilentPlanner()
+        case .n8n:
+            guard configuration.n8n != nil else {
+                database.close()
+                throw ConfigurationError(description: "the n8n planner needs a webhook URL and a secret")
             }
+            planner = N8NPlanner(publicURL: configuration.publicURL, dispatcher: dispatcher)
+        }
+        let crm = configuration.crmWebhookURL.map { _ in
+            CRMContacts(store: store, dispatcher: dispatcher, logger: logger.with(label: "clpr.crm"))
+        }
+        let intake = PlanIntake(bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"))
 
         var router = Router()
         let claimRoutes = ClaimRoutes(
-            store: store, identity: store, authenticator: authenticator, catalog: catalog, planner: planner,
+            store: store, identity: store, outbox: store, authenticator: authenticator, catalog: catalog,
+            planner: planner,
             draftLifetime: configuration.draftLifetime, logger: logger.with(label: "clpr.claims"))
         let client = HTTPClient()
         let codeSender: any CodeSender =
@@ -74,7 +89,7 @@ public final class Application: Sendable {
             policy: configuration.loginCodePolicy,
             codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
             limits: configuration.loginRateLimits,
-            trustForwardedFor: configuration.trustForwardedFor, logger: logger.with(label: "clpr.auth")
+            trustForwardedFor: configuration.trustForwardedFor, crm: crm, logger: logger.with(label: "clpr.auth")
         ).register(in: &router)
         TelegramRoutes(
             store: store, authenticator: authenticator, telegram: configuration.telegram,
@@ -90,7 +105,16 @@ public final class Application: Sendable {
             store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,
             maxStreams: configuration.maxStreams, logger: logger.with(label: "clpr.stream")
         ).register(in: &router)
-        OperationsRoutes(store: store, hub: hub, planBus: planBus).register(in: &router)
+        let fanOut: (any PlanBus)? =
+            switch configuration.planBus {
+            case .redis: bus
+            case .inProcess: nil
+            }
+        PlanCallbackRoutes(
+            signature: configuration.n8n.map { WebhookSignature(secret: $0.secret) }, store: store, intake: intake,
+            fanOut: fanOut, logger: logger.with(label: "clpr.callback")
+        ).register(in: &router)
+        OperationsRoutes(store: store, hub: hub, planBus: planBus, dispatcher: dispatcher).register(in: &router)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
@@ -104,7 +128,8 @@ public final class Application: Sendable {
         self.store = store
         self.planBus = planBus
         self.hub = hub
-        self.intake = PlanIntake(bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"))
+        self.intake = intake
+        self.dispatcher = dispatcher
         self.server = HTTPServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
@@ -112,6 +137,30 @@ public final class Application: Sendable {
                 connectionMemoryLimit: configuration.connectionMemory, maxBodySize: configuration.maxBodySize,
                 heartbeatInterval: configuration.heartbeatInterval),
             router: router, logger: logger.with(label: "clpr.http"))
+    }
+
+    /// The outbox dispatcher with a sender per configured integration (none: it stays idle).
+    static func makeDispatcher(
+        _ configuration: Configuration, store: any OutboxStore, logger: Logger
+    ) -> OutboxDispatcher {
+        let client = HTTPClient()
+        var senders: [any OutboxSender] = []
+        if let n8n = configuration.n8n {
+            senders.append(
+                WebhookSender(
+                    kind: .planRequest, url: n8n.webhookURL, signature: WebhookSignature(secret: n8n.secret),
+                    client: client))
+        }
+        if let url = configuration.crmWebhookURL {
+            let crmLogger = logger.with(label: "clpr.crm")
+            senders.append(
+                WebhookSender(
+                    kind: .crmContact, url: url, signature: nil, client: client,
+                    onDelivered: { item, body in
+                        await CRMContacts.keepContactID(of: item, from: body, store: store, logger: crmLogger)
+                    }))
+        }
+        return OutboxDispatcher(configuration: configuration.outbox, store: store, senders: senders, logger: logger)
     }
 
     /// Creates or upgrades the database schema (SQLite or PostgreSQL, as configured) and closes it again
@@ -144,8 +193,10 @@ public final class Application: Sendable {
         planBus.start()
         let intake = self.intake
         let hub = self.hub
+        let dispatcher = self.dispatcher
         tasks.withLock {
             $0.append(Task.detached { await intake.run() })
+            $0.append(Task.detached { await dispatcher.run() })
             $0.append(Task.detached { await hub.run(interval: .milliseconds(250)) })
         }
         logger.notice(
@@ -166,6 +217,11 @@ public final class Application: Sendable {
         database.close()
         logger.notice("clpr stopped")
     }
+}
+
+/// A configuration that cannot work, found at start.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Checks and headers applied to every request and response.
@@ -220,14 +276,21 @@ struct OperationsRoutes: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
     let planBus: PlanBusControl
+    let dispatcher: OutboxDispatcher
 
     func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
         router.get("/readyz") { _ in
             do {
                 _ = try await store.drafts(unifiedID: "usr_readiness_probe", limit: 1)
+                let outbox = dispatcher.counts
                 var body: [String: JSONValue] = [
                     "status": .string("ready"), "open_streams": .number(Double(hub.count)),
+                    // Since start, this instance: dead items are also logged and listed by `clpr outbox --dead`.
+                    "outbox": .object([
+                        "sent": .number(Double(outbox.sent)), "retried": .number(Double(outbox.retried)),
+                        "dead": .number(Double(outbox.dead)),
+                    ]),
                 ]
                 if let receiving = planBus.isReceiving {
                     // Without a live subscription no plan reaches this instance's streams.

@@ -141,6 +141,41 @@ extension Application {
             }
         }
 
+        /// The n8n workflow: where submissions are sent and the secret that signs them and the plan callbacks.
+        /// Setting it selects the n8n planner (`CLPR_N8N_WEBHOOK_URL` + `CLPR_N8N_SECRET`). Default nil.
+        public var n8n: N8N?
+        /// The CRM contact webhook, called once per phone after a login (`CLPR_CRM_WEBHOOK_URL`). Default nil: no
+        /// CRM call.
+        public var crmWebhookURL: String?
+        /// The outbox dispatcher's timings (send timeout ≤ 10 s, backoff, maximum age).
+        var outbox = OutboxDispatcher.Configuration()
+        /// Timeout of one outgoing call, at most 10 s. Default 10 s (`CLPR_OUTBOX_TIMEOUT_S`).
+        public var outboxTimeout: Duration {
+            get { outbox.timeout }
+            set { outbox.timeout = min(newValue, .seconds(10)) }
+        }
+        /// An outgoing call that keeps failing for this long is dead. Default 24 h (`CLPR_OUTBOX_MAX_AGE_S`).
+        public var outboxMaxAge: Duration {
+            get { outbox.retry.maxAge }
+            set { outbox.retry.maxAge = newValue }
+        }
+
+        /// The n8n workflow's webhook and shared secret.
+        public struct N8N: Sendable, Equatable, CustomStringConvertible {
+            /// The webhook's production URL (`https://n8n.example.org/webhook/clpr-claim`).
+            public var webhookURL: String
+            /// Signs our webhook calls and checks the plan callbacks (`X-Clpr-Signature`).
+            public var secret: String
+
+            public init(webhookURL: String, secret: String) {
+                self.webhookURL = webhookURL
+                self.secret = secret
+            }
+
+            /// The URL without query string (where tokens might sit); never the secret.
+            public var description: String { String(webhookURL.prefix { $0 != "?" }) }
+        }
+
         /// The store the application runs on.
         public enum Database: Sendable, Equatable, CustomStringConvertible {
             /// The embedded default: `clpr.sqlite3` in ``Configuration/dataDirectory``.
@@ -187,7 +222,8 @@ extension Application {
         }
 
         public enum PlannerKind: String, Sendable {
-            case builtin, none
+            /// The built-in planner (embedded default); `none`: nothing answers; `n8n`: the workflow at ``n8n``.
+            case builtin, none, n8n
         }
 
         public init(

@@ -35,8 +35,8 @@ enum Database: Sendable {
         }
     }
 
-    /// The store behind both ports.
-    var store: any IdentityStore & ClaimStore {
+    /// The store behind every port.
+    var store: any IdentityStore & ClaimStore & OutboxStore {
         switch self {
         case .sqlite(let store): store
         case .postgres(let store): store

@@ -37,6 +37,8 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     public private(set) var mergedInto: [Int64: String] = [:]
     private var claimsByID: [String: Claim] = [:]
     private var planRecords: [PlanKey: PlanRecord] = [:]
+    /// Outbox rows, callback signatures and CRM contact ids (``OutboxStore``).
+    var outbox = InMemoryOutbox()
     /// Every dead letter kept so far, oldest first.
     public private(set) var deadLetters: [DeadLetter] = []
 
@@ -200,6 +202,11 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
     public func updateClaim(
         id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void
     ) async throws -> Claim {
+        try updateClaimSynchronously(id: id, change)
+    }
+
+    /// The body of ``updateClaim(id:_:)``, without a suspension point (the outbox variant enqueues after it).
+    func updateClaimSynchronously(id: String, _ change: (inout Claim) throws -> Void) throws -> Claim {
         guard var claim = claimsByID[id] else { throw StoreError(.notFound, operation: "update claim") }
         try change(&claim)
         claim.id = id

@@ -21,7 +21,7 @@ struct Migration: Sendable {
     var steps: [Step]
 
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, legacyWebFormPhones, telegramIdentity]
+    static let all: [Migration] = [seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity]
 
     /// A fixed key for `pg_advisory_xact_lock`: concurrent migrators (two servers starting) take turns.
     private static let lockKey: Int64 = 0x636c_7072_6d69_6772  // "clprmigr"
@@ -290,6 +290,40 @@ extension Migration {
 }
 
 extension Migration {
+    /// The outbox (outgoing calls written with their state change; leased with `FOR UPDATE SKIP LOCKED`), the
+    /// callback signatures seen (replay guard) and the CRM's contact id on users. Times are Unix milliseconds.
+    static let outbox = Migration(
+        version: 4, name: "outbox_callbacks_crm",
+        steps: [
+            .sql(
+                """
+                CREATE TABLE IF NOT EXISTS clpr_outbox (
+                    id bigserial PRIMARY KEY,
+                    kind text NOT NULL,
+                    dedupe_key text NOT NULL,
+                    body text NOT NULL,
+                    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+                    attempts integer NOT NULL DEFAULT 0,
+                    created_at_ms bigint NOT NULL,
+                    next_attempt_ms bigint NOT NULL,
+                    lease_owner text,
+                    lease_until_ms bigint,
+                    last_error text,
+                    finished_at_ms bigint,
+                    UNIQUE (kind, dedupe_key)
+                );
+                CREATE INDEX IF NOT EXISTS clpr_outbox_due ON clpr_outbox (kind, next_attempt_ms)
+                    WHERE state = 'pending';
+                CREATE TABLE IF NOT EXISTS clpr_callback_signatures (
+                    signature text PRIMARY KEY,
+                    received_at_ms bigint NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS clpr_callback_signatures_received
+                    ON clpr_callback_signatures (received_at_ms);
+                ALTER TABLE clpr_users ADD COLUMN IF NOT EXISTS crm_contact_id text;
+                """)
+        ])
+
     /// Telegram identity (issue 6): merged users keep their row and name the user they became
     /// (`merged_into`), and the lookups "sessions of a person" (sign out everywhere), "accounts of a user" and
     /// "Telegram rows of a person" (merge) get indexes. Version 4 is the outbox's; the runner applies every

@@ -42,6 +42,16 @@ extension PostgresStore {
     public func updateClaim(id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void) async throws
         -> Claim
     {
+        try await updateClaim(id: id) { (claim: inout Claim) -> [OutboxMessage] in
+            try change(&claim)
+            return []
+        }
+    }
+
+    /// ``updateClaim(id:_:)`` plus the outgoing calls `change` returns, enqueued in the same transaction.
+    public func updateClaim(
+        id: String, enqueueing change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage]
+    ) async throws -> Claim {
         guard Self.isUUID(id) else { throw StoreError(.notFound, operation: "update claim") }
         return try await withTransaction("update claim") { connection in
             guard
@@ -51,7 +61,7 @@ extension PostgresStore {
                 throw StoreError(.notFound, operation: "update claim")
             }
             var claim = stored
-            try change(&claim)
+            let messages = try change(&claim)
             claim.id = stored.id
             let newPayload = try ClaimPayload.encode(claim, keepingUnknownKeysOf: payload)
             try connection.execute(
@@ -63,6 +73,7 @@ extension PostgresStore {
                 WHERE id = $18
                 """,
                 Self.mutableValues(of: claim, payload: newPayload) + [.text(stored.id)], operation: "update claim")
+            try Self.insertOutbox(messages, now: Date(), connection)
             return claim
         }
     }

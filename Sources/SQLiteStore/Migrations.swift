@@ -8,7 +8,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, telegramIdentity]
+    static let all: [Migration] = [seedTables, clprTables, outbox, telegramIdentity]
 
     /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
     /// PostgreSQL system of record unchanged.
@@ -121,6 +121,36 @@ extension Migration {
                 reason TEXT,
                 received_at TEXT
             );
+            """)
+
+    /// The outbox (outgoing calls written with their state change), callback signatures seen (replay guard) and
+    /// the CRM's contact id on users. Version 4 as on PostgreSQL (3 is PostgreSQL's legacy phone fix, which
+    /// SQLite never needed). Times are Unix milliseconds: compared and ordered as integers.
+    static let outbox = Migration(
+        version: 4, name: "outbox_callbacks_crm",
+        sql: """
+            CREATE TABLE clpr_outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL,
+                dedupe_key TEXT NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at_ms INTEGER NOT NULL,
+                next_attempt_ms INTEGER NOT NULL,
+                lease_owner TEXT,
+                lease_until_ms INTEGER,
+                last_error TEXT,
+                finished_at_ms INTEGER,
+                UNIQUE (kind, dedupe_key)
+            );
+            CREATE INDEX clpr_outbox_due ON clpr_outbox (kind, next_attempt_ms) WHERE state = 'pending';
+            CREATE TABLE clpr_callback_signatures (
+                signature TEXT PRIMARY KEY,
+                received_at_ms INTEGER NOT NULL
+            );
+            CREATE INDEX clpr_callback_signatures_received ON clpr_callback_signatures (received_at_ms);
+            ALTER TABLE clpr_users ADD COLUMN crm_contact_id TEXT;
             """)
 
     /// Telegram identity (issue 6): merged users keep their row and name the user they became, and the lookups

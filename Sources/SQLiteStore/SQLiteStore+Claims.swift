@@ -42,12 +42,22 @@ extension SQLiteStore {
     public func updateClaim(id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void) async throws
         -> Claim
     {
+        try await updateClaim(id: id) { (claim: inout Claim) -> [OutboxMessage] in
+            try change(&claim)
+            return []
+        }
+    }
+
+    /// ``updateClaim(id:_:)`` plus the outgoing calls `change` returns, enqueued in the same transaction.
+    public func updateClaim(
+        id: String, enqueueing change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage]
+    ) async throws -> Claim {
         try await performTransaction("update claim") { connection in
             guard let (stored, payload) = try Self.loadClaim(where: "id = ?", .text(id), connection) else {
                 throw StoreError(.notFound, operation: "update claim")
             }
             var claim = stored
-            try change(&claim)
+            let messages = try change(&claim)
             claim.id = id
             let newPayload = try ClaimPayload.encode(claim, keepingUnknownKeysOf: payload)
             try connection.execute(
@@ -59,6 +69,7 @@ extension SQLiteStore {
                 WHERE id = ?
                 """,
                 Self.mutableValues(of: claim, payload: newPayload) + [.text(id)], operation: "update claim")
+            try Self.insertOutbox(messages, now: Date(), connection)
             return claim
         }
     }

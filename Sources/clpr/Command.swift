@@ -28,6 +28,9 @@ enum Command {
                     give legacy claims without a unified_id their owner, found by payload.phone (user and
                     web_form account created when missing); batched, idempotent; prints scanned / fixed /
                     skipped counts. --dry-run changes nothing and prints what it would do
+          outbox [--dead]
+                    list the outgoing calls waiting for (another) attempt, or with --dead the ones given up
+                    (id, kind, key, attempts, times, last error; phones masked)
           help      show this text
 
         Environment (all optional; unset means the embedded default):
@@ -61,6 +64,8 @@ enum Command {
             }
         case "bench-seed":
             return benchSeed(Array(arguments.dropFirst()), configuration: configuration)
+        case "outbox":
+            return outbox(Array(arguments.dropFirst()), configuration: configuration)
         case "backfill-unified-id":
             return backfillUnifiedID(Array(arguments.dropFirst()), configuration: configuration, logger: logger)
         default:
@@ -82,6 +87,21 @@ enum Command {
         }
         guard case .success(let text) = outcome else {
             printError("clpr: backfill-unified-id failed: \(outcome.failureText)")
+            return 1
+        }
+        print(text)
+        return 0
+    }
+
+    static func outbox(_ arguments: [String], configuration: Application.Configuration) -> Int32 {
+        guard arguments.allSatisfy({ $0 == "--dead" }) else {
+            printError("clpr: usage: clpr outbox [--dead]")
+            return 2
+        }
+        let dead = arguments.contains("--dead")
+        let outcome = runBlocking { try await Application.outboxListing(configuration: configuration, dead: dead) }
+        guard case .success(let text) = outcome else {
+            printError("clpr: outbox failed: \(outcome.failureText)")
             return 1
         }
         print(text)

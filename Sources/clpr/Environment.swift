@@ -36,7 +36,14 @@ enum Environment {
           CLPR_MAX_STREAMS        plan streams open at once; more are answered 503 + Retry-After (default 10000)
           CLPR_WEB_DIR            the browser app (default ./web)
           CLPR_PUBLIC_URL         public URL; https:// makes cookies Secure (default unset)
-          CLPR_PLANNER            builtin | none (default builtin)
+          CLPR_PLANNER            builtin | none (default builtin; n8n when CLPR_N8N_WEBHOOK_URL is set)
+          CLPR_N8N_WEBHOOK_URL    the n8n workflow's webhook (http:// or https://): submissions go there through
+                                  the outbox, signed with CLPR_N8N_SECRET (required with it); also enables the
+                                  signed plan callback POST /api/v1/claim-plan/{token} (default unset)
+          CLPR_N8N_SECRET         shared secret for X-Clpr-Signature (HMAC-SHA256), at least 16 characters
+          CLPR_CRM_WEBHOOK_URL    CRM contact webhook, called once per phone after a login (default unset: none)
+          CLPR_OUTBOX_TIMEOUT_S   outgoing call timeout, 1-10 (default 10)
+          CLPR_OUTBOX_MAX_AGE_S   an outgoing call failing for longer than this is dead (default 86400)
           CLPR_PLANNER_DELAY_MS   built-in planner's delay (default 1500)
           CLPR_PLAN_TIMEOUT_S     seconds a submission waits for its plan (default 60)
           CLPR_SSE_HEARTBEAT_S    heartbeat interval on streams (default 15)
@@ -109,10 +116,28 @@ enum Environment {
         }
         if let planner = env["CLPR_PLANNER"], !planner.isEmpty {
             guard let kind = Application.Configuration.PlannerKind(rawValue: planner) else {
-                throw InvalidValue(variable: "CLPR_PLANNER", value: planner, expected: "builtin or none")
+                throw InvalidValue(variable: "CLPR_PLANNER", value: planner, expected: "builtin, none or n8n")
             }
             config.planner = kind
         }
+        if let url = env["CLPR_N8N_WEBHOOK_URL"], !url.isEmpty {
+            try checkWebhookURL(url, variable: "CLPR_N8N_WEBHOOK_URL")
+            guard let secret = env["CLPR_N8N_SECRET"], secret.count >= 16 else {
+                throw InvalidSecretValue(
+                    variable: "CLPR_N8N_SECRET", problem: "required with CLPR_N8N_WEBHOOK_URL, at least 16 characters")
+            }
+            config.n8n = .init(webhookURL: url, secret: secret)
+            if env["CLPR_PLANNER"].map({ $0.isEmpty }) ?? true { config.planner = .n8n }
+        }
+        if config.planner == .n8n && config.n8n == nil {
+            throw InvalidValue(variable: "CLPR_PLANNER", value: "n8n", expected: "CLPR_N8N_WEBHOOK_URL to be set too")
+        }
+        if let url = env["CLPR_CRM_WEBHOOK_URL"], !url.isEmpty {
+            try checkWebhookURL(url, variable: "CLPR_CRM_WEBHOOK_URL")
+            config.crmWebhookURL = url
+        }
+        if let s = try int("CLPR_OUTBOX_TIMEOUT_S", 1...10) { config.outboxTimeout = .seconds(s) }
+        if let s = try int("CLPR_OUTBOX_MAX_AGE_S", 60...30 * 86_400) { config.outboxMaxAge = .seconds(s) }
         if let ms = try int("CLPR_PLANNER_DELAY_MS", 0...600_000) { config.plannerDelay = .milliseconds(ms) }
         if let s = try int("CLPR_PLAN_TIMEOUT_S", 1...86_400) { config.planTimeout = .seconds(s) }
         if let s = try int("CLPR_SSE_HEARTBEAT_S", 1...300) { config.heartbeatInterval = .seconds(s) }
@@ -180,5 +205,16 @@ enum Environment {
             config.logLevel = level
         }
         return config
+    }
+
+    /// A webhook URL must be `http://` or `https://` with a host; the message never shows the URL (it may carry a
+    /// token).
+    static func checkWebhookURL(_ url: String, variable: String) throws {
+        let lower = url.lowercased()
+        let rest =
+            lower.hasPrefix("https://") ? lower.dropFirst(8) : lower.hasPrefix("http://") ? lower.dropFirst(7) : nil
+        guard let rest, let first = rest.first, first != "/" else {
+            throw InvalidSecretValue(variable: variable, problem: "expected an http:// or https:// URL with a host")
+        }
     }
 }

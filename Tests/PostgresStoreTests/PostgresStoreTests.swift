@@ -27,7 +27,8 @@ struct PostgresStoreTests {
             #expect(
                 try await store.inspect("SELECT version, name FROM clpr_schema_migrations ORDER BY version") == [
                     ["1", "seed_tables"], ["2", "clpr_sessions_codes_plans"],
-                    ["3", "normalize_legacy_web_form_phones"], ["5", "telegram_identity"],
+                    ["3", "normalize_legacy_web_form_phones"], ["4", "outbox_callbacks_crm"],
+                    ["5", "telegram_identity"],
                 ])
             let tables = try await store.inspect(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")

@@ -15,6 +15,8 @@ struct AuthRoutes: Sendable {
     let limits: Application.Configuration.LoginRateLimits
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     let trustForwardedFor: Bool
+    /// The CRM contact step after a login; nil when no CRM is configured (`CLPR_CRM_WEBHOOK_URL`).
+    var crm: CRMContacts? = nil
     let logger: Logger
 
     func register(in router: inout Router) {
@@ -116,6 +118,7 @@ struct AuthRoutes: Sendable {
         }
         let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: phone.e164, phone: phone.e164)
         let cookie = try await authenticator.start(for: user, channel: .webForm)
+        await crm?.contactAfterLogin(phone: phone.e164, user: user, channel: .webForm)
         logger.info("signed in", metadata: ["unified_id": user.unifiedID, "phone": phone.masked])
         var response = JSONResponse.make(.object(["user": Self.userJSON(unifiedID: user.unifiedID, phone: user.phone)]))
         response.headers.add("Set-Cookie", cookie)

@@ -8,6 +8,8 @@ import Logging
 struct ClaimRoutes: Sendable {
     let store: any ClaimStore
     let identity: any IdentityStore
+    /// The same store's outbox: the planner's calls are written in the submission's transaction.
+    let outbox: any OutboxStore
     let authenticator: Authenticator
     let catalog: ClaimCatalog
     let planner: any Planner
@@ -152,7 +154,8 @@ struct ClaimRoutes: Sendable {
         }
         let catalog = self.catalog
         let revision = body.revision
-        let claim = try await update(existing.id) { claim in
+        let planner = self.planner
+        let claim = try await updateEnqueueing(existing.id) { claim in
             try Self.checkEditable(claim, revision: revision ?? claim.revision, catalog: catalog)
             let now = Date()
             if claim.answers != body.answers {
@@ -166,6 +169,9 @@ struct ClaimRoutes: Sendable {
             }
             claim.submittedAt = now  // the plan deadline counts from the latest (re)submission
             claim.updatedAt = now
+            // The hand-off to the workflow (n8n: a webhook call) is written with the submission, or not at all.
+            guard let submissionID = claim.submissionID else { return [] }
+            return planner.outboxMessages(for: claim, submissionID: submissionID)
         }
         guard let submissionID = claim.submissionID else { throw APIError.unavailable() }
         await planner.requestPlan(for: claim, submissionID: submissionID)
@@ -242,6 +248,17 @@ struct ClaimRoutes: Sendable {
     func update(_ id: String, _ change: @escaping @Sendable (inout Claim) throws -> Void) async throws -> Claim {
         do {
             return try await store.updateClaim(id: id, change)
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.claimNotFound
+        }
+    }
+
+    /// ``update(_:_:)`` that also enqueues the outgoing calls `change` returns, in the same transaction.
+    func updateEnqueueing(
+        _ id: String, _ change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage]
+    ) async throws -> Claim {
+        do {
+            return try await outbox.updateClaim(id: id, enqueueing: change)
         } catch let error as StoreError where error.code == .notFound {
             throw APIError.claimNotFound
         }

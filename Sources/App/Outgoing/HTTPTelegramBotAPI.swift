@@ -1,6 +1,6 @@
 import AppCore
 import FoundationEssentials
-import OutgoingHTTP
+import HTTPClient
 
 /// The Bot API over HTTP: `POST <base>/bot<token>/sendMessage` with a JSON body.
 ///
@@ -49,7 +49,8 @@ struct HTTPTelegramBotAPI: TelegramBotAPI {
         let response: HTTPClient.Response
         do {
             response = try await client.post(
-                "\(base)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")], body: body.jsonBytes)
+                url: "\(base)/bot\(token)/\(method)", headers: [("Content-Type", "application/json")],
+                body: body.jsonBytes, timeout: .seconds(10))
         } catch {
             throw Failed(status: nil, telegramError: "\(error)")
         }

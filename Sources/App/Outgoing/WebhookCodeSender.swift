@@ -1,7 +1,7 @@
 import AppCore
 import FoundationEssentials
+import HTTPClient
 import Logging
-import OutgoingHTTP
 
 /// Sends login codes to a signed webhook (an n8n workflow or an SMS gateway that texts the person):
 /// `POST <url>` with `{"phone": "+79161234567", "code": "123456", "text": "…", "expires_in": 300}` and the
@@ -26,10 +26,10 @@ struct WebhookCodeSender: CodeSender {
         ]).jsonBytes
         let headers =
             [("Content-Type", "application/json")]
-            + WebhookSignature.headers(body: body, secret: webhook.secret)
+            + WebhookSignature(secret: webhook.secret).headers(body: body)
         let response: HTTPClient.Response
         do {
-            response = try await client.post(webhook.url, headers: headers, body: body)
+            response = try await client.post(url: webhook.url, headers: headers, body: body, timeout: .seconds(10))
         } catch {
             logger.warning(
                 "code webhook unreachable",

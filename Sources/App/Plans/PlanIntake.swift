@@ -52,7 +52,8 @@ struct PlanIntake: Sendable {
         let invalid = prepared.invalid.map { Outcome.invalid(code: $0.code, message: $0.message) }
         guard let record = prepared.record else { return invalid ?? .unknownToken }
         let result = try await finish(record, try await store.storePlanRecord(record))
-        return invalid ?? result
+        // No claim has the token: that is the answer, whatever else was wrong with the payload.
+        return result == .unknownToken ? result : invalid ?? result
     }
 
     /// Several messages, stored in one transaction (one by one if the batch fails, so that one bad record

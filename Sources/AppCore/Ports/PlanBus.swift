@@ -38,5 +38,13 @@ public protocol CodeSender: Sendable {
 
 /// Asks the workflow engine for a plan. Returns at once: the plan arrives later on the ``PlanBus``.
 public protocol Planner: Sendable {
+    /// The outgoing calls that hand this submission to the workflow, written through the outbox in the same
+    /// transaction as the submission itself. Default: none (a planner that works in process).
+    func outboxMessages(for claim: Claim, submissionID: String) -> [OutboxMessage]
+    /// Called after the submission was stored: starts the work (in process) or wakes the outbox dispatcher.
     func requestPlan(for claim: Claim, submissionID: String) async
+}
+
+extension Planner {
+    public func outboxMessages(for claim: Claim, submissionID: String) -> [OutboxMessage] { [] }
 }

@@ -1,0 +1,156 @@
+import AppCore
+import FoundationEssentials
+
+// MARK: - OutboxStore
+
+extension PostgresStore: OutboxStore {
+    static let outboxColumns = """
+        id, kind, dedupe_key, body, state, attempts, created_at_ms, next_attempt_ms, last_error, finished_at_ms
+        """
+
+    /// Writes `messages`, due at `now` (see ``OutboxMessage`` for a repeated key).
+    public func enqueue(_ messages: [OutboxMessage], now: Date) async throws {
+        guard !messages.isEmpty else { return }
+        try await withTransaction("enqueue outbox") { connection in
+            try Self.insertOutbox(messages, now: now, connection)
+        }
+    }
+
+    /// The insert shared by ``enqueue(_:now:)`` and ``updateClaim(id:enqueueing:)``; runs in the caller's
+    /// transaction.
+    static func insertOutbox(_ messages: [OutboxMessage], now: Date, _ connection: PostgresConnection) throws {
+        let nowMS = Int64(milliseconds: now)
+        for message in messages {
+            let onConflict =
+                message.resendWhenFinished
+                ? """
+                DO UPDATE SET state = 'pending', attempts = 0, body = excluded.body,
+                    created_at_ms = excluded.created_at_ms, next_attempt_ms = excluded.next_attempt_ms,
+                    last_error = NULL, finished_at_ms = NULL, lease_owner = NULL, lease_until_ms = NULL
+                WHERE clpr_outbox.state <> 'pending'
+                """ : "DO NOTHING"
+            try connection.execute(
+                """
+                INSERT INTO clpr_outbox (kind, dedupe_key, body, state, attempts, created_at_ms, next_attempt_ms)
+                VALUES ($1, $2, $3, 'pending', 0, $4, $4)
+                ON CONFLICT (kind, dedupe_key) \(onConflict)
+                """,
+                [.text(message.kind.rawValue), .text(message.key), .text(message.body), .integer(nowMS)],
+                operation: "enqueue outbox")
+        }
+    }
+
+    /// Leases due items with `FOR UPDATE SKIP LOCKED`: concurrent leases from several instances take disjoint
+    /// rows without waiting on each other.
+    public func leaseOutboxItems(
+        kind: OutboxKind, now: Date, limit: Int, leaseUntil: Date, owner: String
+    ) async throws -> [OutboxItem] {
+        try await withTransaction("lease outbox") { connection in
+            try connection.query(
+                """
+                UPDATE clpr_outbox SET lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM clpr_outbox
+                    WHERE state = 'pending' AND kind = $3 AND next_attempt_ms <= $4
+                        AND (lease_until_ms IS NULL OR lease_until_ms < $4)
+                    ORDER BY next_attempt_ms LIMIT $5
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING \(Self.outboxColumns)
+                """,
+                [
+                    .text(owner), .integer(Int64(milliseconds: leaseUntil)), .text(kind.rawValue),
+                    .integer(Int64(milliseconds: now)), .int(max(0, limit)),
+                ], operation: "lease outbox", Self.decodeOutboxItem)
+        }
+    }
+
+    @discardableResult
+    public func completeOutboxItem(id: Int64, owner: String, _ completion: OutboxCompletion) async throws -> Bool {
+        let state: String
+        var next: Int64?
+        var error: String?
+        var finished: Int64?
+        switch completion {
+        case .sent(let at): (state, finished) = ("sent", Int64(milliseconds: at))
+        case .retry(let at, let text): (state, next, error) = ("pending", Int64(milliseconds: at), text)
+        case .dead(let at, let text): (state, error, finished) = ("dead", text, Int64(milliseconds: at))
+        }
+        let values: [PostgresValue] = [
+            .text(state), .integer(next), .text(error), .integer(finished), .integer(id), .text(owner),
+        ]
+        return try await withConnection("complete outbox item") { connection in
+            try connection.execute(
+                """
+                UPDATE clpr_outbox SET state = $1, next_attempt_ms = COALESCE($2::bigint, next_attempt_ms),
+                    last_error = $3, finished_at_ms = $4, lease_owner = NULL, lease_until_ms = NULL
+                WHERE id = $5 AND lease_owner = $6
+                """, values, operation: "complete outbox item") > 0
+        }
+    }
+
+    public func outboxItems(states: [OutboxState], limit: Int) async throws -> [OutboxItem] {
+        try await withConnection("list outbox") { connection in
+            try connection.query(
+                "SELECT \(Self.outboxColumns) FROM clpr_outbox WHERE state = ANY($1::text[]) ORDER BY id DESC LIMIT $2",
+                [.arrayLiteral(states.map(\.rawValue)), .int(max(0, limit))], operation: "list outbox",
+                Self.decodeOutboxItem)
+        }
+    }
+
+    static func decodeOutboxItem(_ row: PostgresRow) throws -> OutboxItem {
+        guard let state = OutboxState(rawValue: try row.requiredText(4, "state")),
+            let id = row.int64(0), let created = row.int64(6), let next = row.int64(7)
+        else { throw row.corrupt("outbox row") }
+        return OutboxItem(
+            id: id, kind: OutboxKind(rawValue: try row.requiredText(1, "kind")),
+            key: try row.requiredText(2, "dedupe_key"), body: try row.requiredText(3, "body"), state: state,
+            attempts: row.int(5) ?? 0, createdAt: Date(milliseconds: created), nextAttemptAt: Date(milliseconds: next),
+            lastError: row.text(8), finishedAt: row.int64(9).map(Date.init(milliseconds:)))
+    }
+
+    // MARK: Callback signatures and CRM contacts
+
+    public func rememberCallbackSignature(
+        _ signature: String, receivedAt: Date, forgetBefore: Date
+    ) async throws -> Bool {
+        try await withTransaction("remember callback signature") { connection in
+            try connection.execute(
+                "DELETE FROM clpr_callback_signatures WHERE received_at_ms < $1",
+                [.integer(Int64(milliseconds: forgetBefore))], operation: "remember callback signature")
+            return try connection.execute(
+                """
+                INSERT INTO clpr_callback_signatures (signature, received_at_ms) VALUES ($1, $2)
+                ON CONFLICT (signature) DO NOTHING
+                """,
+                [.text(signature), .integer(Int64(milliseconds: receivedAt))],
+                operation: "remember callback signature") > 0
+        }
+    }
+
+    public func setCRMContactID(_ contactID: String, phone: String) async throws {
+        try await withConnection("set crm contact") { connection in
+            try connection.execute(
+                "UPDATE clpr_users SET crm_contact_id = $1 WHERE phone = $2", [.text(contactID), .text(phone)],
+                operation: "set crm contact")
+        }
+    }
+
+    public func crmContactID(unifiedID: String) async throws -> String? {
+        try await withConnection("get crm contact") { connection in
+            try connection.queryFirst(
+                "SELECT crm_contact_id FROM clpr_users WHERE unified_id = $1", [.text(unifiedID)],
+                operation: "get crm contact"
+            ) { $0.text(0) } ?? nil
+        }
+    }
+}
+
+extension Int64 {
+    /// Unix milliseconds of `date`.
+    init(milliseconds date: Date) { self = Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+}
+
+extension Date {
+    /// The date `milliseconds` after the Unix epoch.
+    init(milliseconds: Int64) { self.init(timeIntervalSince1970: Double(milliseconds) / 1000) }
+}
