@@ -41,8 +41,8 @@ final class OutboxDispatcher: Sendable {
     struct Configuration: Sendable, Equatable {
         /// Per-request timeout, connecting included; at most 10 s. Default 10 s.
         var timeout: Duration = .seconds(10)
-        /// How long a leased item stays with this instance beyond its send time (see ``OutboxDispatcher/leaseLength``).
-        /// Default 30 s.
+        /// How long a leased item stays with this instance beyond its send time
+        /// (see ``OutboxDispatcher/leaseLength(inOrder:)``). Default 30 s.
         var lease: Duration = .seconds(30)
         /// How often the outbox is polled when nothing woke the dispatcher. Default 1 s.
         var pollInterval: Duration = .seconds(1)
@@ -109,9 +109,10 @@ final class OutboxDispatcher: Sendable {
     }
 
     /// How long a round's lease lasts: ``Configuration/lease`` plus one timeout per wave of ``Configuration/concurrency``
-    /// sends, so the last item of a batch is still ours when its turn comes (no second sender meanwhile).
-    var leaseLength: Duration {
-        let concurrency = max(1, configuration.concurrency)
+    /// sends (per item when they are sent `inOrder`, one at a time), so the last item of a batch is still ours when
+    /// its turn comes (no second sender meanwhile).
+    func leaseLength(inOrder: Bool = false) -> Duration {
+        let concurrency = inOrder ? 1 : max(1, configuration.concurrency)
         let waves = (max(1, configuration.batchSize) + concurrency - 1) / concurrency
         return configuration.lease + configuration.timeout * waves
     }
@@ -124,7 +125,8 @@ final class OutboxDispatcher: Sendable {
             let items: [OutboxItem]
             do {
                 items = try await store.leaseOutboxItems(
-                    kind: sender.kind, now: now, limit: configuration.batchSize, leaseUntil: now.adding(leaseLength),
+                    kind: sender.kind, now: now, limit: configuration.batchSize,
+                    leaseUntil: now.adding(leaseLength(inOrder: sender.sendsInOrder)),
                     owner: owner)
             } catch {
                 logger.error("outbox lease failed", metadata: ["error": String(reflecting: error)])
