@@ -24,7 +24,7 @@ public final class Application: Sendable {
     let hub: StreamHub
     let server: HTTPServer
     let intake: PlanIntake
-    /// Sends the outbox (n8n webhook, CRM contact); idle when neither is configured.
+    /// Sends the outbox (n8n webhook, CRM contact, Telegram bot replies); idle when none is configured.
     let dispatcher: OutboxDispatcher
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
@@ -92,10 +92,7 @@ public final class Application: Sendable {
             trustForwardedFor: configuration.trustForwardedFor, crm: crm, logger: logger.with(label: "clpr.auth")
         ).register(in: &router)
         TelegramRoutes(
-            store: store, authenticator: authenticator, telegram: configuration.telegram,
-            bot: configuration.telegram.map {
-                HTTPTelegramBotAPI(baseURL: $0.apiURL, token: $0.botToken, client: client)
-            },
+            store: store, authenticator: authenticator, telegram: configuration.telegram, dispatcher: dispatcher,
             webAppURL: configuration.telegram?.webAppURL ?? configuration.publicURL,
             logger: logger.with(label: "clpr.telegram")
         ).register(in: &router)
@@ -159,6 +156,9 @@ public final class Application: Sendable {
                     onDelivered: { item, body in
                         await CRMContacts.keepContactID(of: item, from: body, store: store, logger: crmLogger)
                     }))
+        }
+        if let telegram = configuration.telegram {
+            senders.append(TelegramSender(baseURL: telegram.apiURL, token: telegram.botToken, client: client))
         }
         return OutboxDispatcher(configuration: configuration.outbox, store: store, senders: senders, logger: logger)
     }

@@ -12,6 +12,8 @@ public final class FakeHTTPReceiver: Sendable {
         public var path: String
         public var headers: [String: String]
         public var body: [UInt8]
+        /// The status it was answered with.
+        public var status: Int
 
         /// The body parsed as JSON.
         public var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
@@ -20,7 +22,13 @@ public final class FakeHTTPReceiver: Sendable {
     private final class State: Sendable {
         let received = Mutex<[Received]>([])
         let answer: Mutex<(status: Int, body: String)>
+        /// One-off answers, used up in order before ``answer``.
+        let queued = Mutex<[(status: Int, body: String)]>([])
         init(status: Int, body: String) { answer = Mutex((status, body)) }
+
+        func nextAnswer() -> (status: Int, body: String) {
+            queued.withLock { $0.isEmpty ? nil : $0.removeFirst() } ?? answer.withLock { $0 }
+        }
     }
 
     private let server: HTTPServer
@@ -40,8 +48,10 @@ public final class FakeHTTPReceiver: Sendable {
             for name in ["Content-Type", "X-Clpr-Timestamp", "X-Clpr-Signature"] {
                 headers[name] = request.headers[name]
             }
-            state.received.withLock { $0.append(Received(path: request.path, headers: headers, body: request.body)) }
-            let (status, body) = state.answer.withLock { ($0.status, $0.body) }
+            let (status, body) = state.nextAnswer()
+            state.received.withLock {
+                $0.append(Received(path: request.path, headers: headers, body: request.body, status: status))
+            }
             return HTTPResponse(
                 status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body.utf8)))
         }
@@ -55,6 +65,12 @@ public final class FakeHTTPReceiver: Sendable {
     /// Changes the answer to later requests.
     public func answer(status: Int, body: String) {
         state.answer.withLock { $0 = (status, body) }
+    }
+
+    /// Answers the next request with `status` and `body` (queued after earlier one-off answers), then goes back
+    /// to the usual answer.
+    public func answerOnce(status: Int, body: String) {
+        state.queued.withLock { $0.append((status, body)) }
     }
 
     /// Waits until at least `count` requests arrived; returns all received.

@@ -48,6 +48,15 @@ extension InMemoryStore: OutboxStore {
         return claim
     }
 
+    /// Links, then enqueues; the actor's methods it awaits never suspend, so nothing interleaves in between.
+    public func linkTelegramPhone(
+        telegramID: Int64, phone: String, enqueueing messages: [OutboxMessage]
+    ) async throws -> PhoneLink {
+        let link = try await linkTelegramPhone(telegramID: telegramID, phone: phone)
+        outbox.enqueue(messages, now: Date())
+        return link
+    }
+
     public func leaseOutboxItems(
         kind: OutboxKind, now: Date, limit: Int, leaseUntil: Date, owner: String
     ) async throws -> [OutboxItem] {

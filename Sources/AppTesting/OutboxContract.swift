@@ -37,6 +37,23 @@ public struct OutboxContract: Sendable {
         #expect(items.first?.attempts == 0)
     }
 
+    /// The bot's replies are written with the phone link; linking again with the same keys adds none.
+    public func linkingEnqueuesTheReplies() async throws {
+        let replies = [
+            Self.message("1:42:0", kind: .telegramMessage, resend: false),
+            Self.message("1:42:1", kind: .telegramMessage, resend: false),
+        ]
+        let link = try await store.linkTelegramPhone(
+            telegramID: 777_000_050, phone: "+79990000051", enqueueing: replies)
+        #expect(link.outcome == .linked)
+        let again = try await store.linkTelegramPhone(
+            telegramID: 777_000_050, phone: "+79990000051", enqueueing: replies)
+        #expect(again.outcome == .alreadyLinked)
+        let items = try await store.outboxItems(states: [.pending], limit: 10)
+        #expect(items.map(\.key).sorted() == ["1:42:0", "1:42:1"])
+        #expect(items.allSatisfy { $0.kind == .telegramMessage })
+    }
+
     /// A lease takes due items once; the holder records the end; a stranger cannot.
     public func leaseAndComplete() async throws {
         let now = testDate()

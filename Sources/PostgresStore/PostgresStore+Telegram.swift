@@ -37,6 +37,13 @@ extension PostgresStore {
     /// `ON CONFLICT DO NOTHING` (a concurrent first phone login makes it wait, then lose or win cleanly), and both
     /// user rows are locked in id order before a merge, so two merges cannot deadlock.
     public func linkTelegramPhone(telegramID: Int64, phone: String) async throws -> PhoneLink {
+        try await linkTelegramPhone(telegramID: telegramID, phone: phone, enqueueing: [])
+    }
+
+    /// ``linkTelegramPhone(telegramID:phone:)`` plus `messages` enqueued in the same transaction.
+    public func linkTelegramPhone(
+        telegramID: Int64, phone: String, enqueueing messages: [OutboxMessage]
+    ) async throws -> PhoneLink {
         try await withTransaction("link telegram phone") { connection in
             let telegramUser = try Self.findOrCreate(
                 channel: .telegram, channelUserID: String(telegramID), phone: nil, connection)
@@ -77,6 +84,7 @@ extension PostgresStore {
                     "SELECT id, unified_id, phone FROM clpr_users WHERE id = $1", [.integer(link.user.id)],
                     operation: "read linked user", Self.decodeUser)
             else { throw StoreError(.internalFailure, operation: "link telegram phone", detail: "user vanished") }
+            try Self.insertOutbox(messages, now: Date(), connection)
             return PhoneLink(user: user, outcome: link.outcome, movedClaims: link.movedClaims)
         }
     }

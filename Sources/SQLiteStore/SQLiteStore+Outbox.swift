@@ -16,8 +16,8 @@ extension SQLiteStore: OutboxStore {
         }
     }
 
-    /// The insert shared by ``enqueue(_:now:)`` and ``updateClaim(id:enqueueing:)``; runs in the caller's
-    /// transaction.
+    /// The insert shared by ``enqueue(_:now:)``, ``updateClaim(id:enqueueing:)`` and
+    /// ``linkTelegramPhone(telegramID:phone:enqueueing:)``; runs in the caller's transaction.
     static func insertOutbox(_ messages: [OutboxMessage], now: Date, _ connection: Connection) throws {
         let nowMS = Int64(milliseconds: now)
         for message in messages {

@@ -34,6 +34,13 @@ extension SQLiteStore {
     /// `unified_id` wins; accounts, claims, Telegram rows and sessions move; the merged user's row stays with
     /// `merged_into`), in one `BEGIN IMMEDIATE` transaction.
     public func linkTelegramPhone(telegramID: Int64, phone: String) async throws -> PhoneLink {
+        try await linkTelegramPhone(telegramID: telegramID, phone: phone, enqueueing: [])
+    }
+
+    /// ``linkTelegramPhone(telegramID:phone:)`` plus `messages` enqueued in the same transaction.
+    public func linkTelegramPhone(
+        telegramID: Int64, phone: String, enqueueing messages: [OutboxMessage]
+    ) async throws -> PhoneLink {
         try await performTransaction("link telegram phone") { connection in
             let telegramUser = try Self.findOrCreate(
                 channel: .telegram, channelUserID: String(telegramID), phone: nil, connection)
@@ -67,6 +74,7 @@ extension SQLiteStore {
                     "SELECT id, unified_id, phone FROM clpr_users WHERE id = ?", [.integer(link.user.id)],
                     operation: "read linked user", Self.decodeUser)
             else { throw StoreError(.internalFailure, operation: "link telegram phone", detail: "user vanished") }
+            try Self.insertOutbox(messages, now: Date(), connection)
             return PhoneLink(user: user, outcome: link.outcome, movedClaims: link.movedClaims)
         }
     }

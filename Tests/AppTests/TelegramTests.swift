@@ -1,15 +1,16 @@
-import App
 import AppCore
 import AppTesting
 import Foundation
 import Testing
+
+@testable import App
 
 /// The Telegram Mini App login, the bot's webhook, linking a shared phone and drafts across channels. The Bot API
 /// is a fake on loopback.
 @Suite struct TelegramTests {
     typealias Fixture = TelegramInitDataFixture
 
-    /// Runs `body` with an application whose Telegram bot talks to a fake Bot API.
+    /// Runs `body` with an application whose Telegram bot talks to a fake Bot API, with fast outbox timings.
     func withTelegram<T: Sendable>(
         _ backend: IdentityBackend = .sqlite, maxAge: Duration = .seconds(86_400),
         _ body: (TestApplication, FakeHTTPReceiver) async throws -> T
@@ -18,6 +19,10 @@ import Testing
         do {
             let result = try await backend.withApplication(configure: { configuration in
                 configuration.telegram = Fixture.configuration(apiURL: botAPI.baseURL, maxAge: maxAge)
+                configuration.outbox.timeout = .seconds(2)
+                configuration.outbox.pollInterval = .milliseconds(50)
+                configuration.outbox.retry = OutboxRetryPolicy(
+                    baseDelay: .milliseconds(50), maxDelay: .milliseconds(200), maxAge: .seconds(60))
             }) { app in try await body(app, botAPI) }
             await botAPI.shutdown()
             return result
@@ -143,6 +148,82 @@ import Testing
             #expect(button?["text"]?.string == "Открыть приложение")
             let second = try #require(sent[1].json)
             #expect(second["reply_markup"]?["keyboard"]?[0]?[0]?["request_contact"]?.bool == true)
+            // Sent by the outbox's dispatcher, which records both as sent.
+            let store = app.application.store
+            #expect(
+                await eventually(timeout: .seconds(5)) {
+                    (try? await store.outboxItems(states: [.sent], limit: 10).map(\.kind)) == [
+                        .telegramMessage, .telegramMessage,
+                    ]
+                })
+        }
+    }
+
+    /// The text of each request the fake Bot API received.
+    static func texts(_ requests: [FakeHTTPReceiver.Received]) -> [String] {
+        requests.compactMap { $0.json?["text"]?.string }
+    }
+
+    @Test func aFailedReplyIsRetriedAndDeliveredOnceInOrder() async throws {
+        try await withTelegram { app, botAPI in
+            botAPI.answerOnce(status: 500, body: #"{"ok":false,"error_code":500,"description":"Internal"}"#)
+            let response = try await app.telegramUpdate(TestApplication.update(from: 500_013, text: "/start"))
+            #expect(response.status == 200)
+            let store = app.application.store
+            let sent = await eventually(timeout: .seconds(5)) {
+                (try? await store.outboxItems(states: [.sent], limit: 10).count) == 2
+            }
+            #expect(sent)
+            try await Task.sleep(for: .milliseconds(300))
+            let requests = botAPI.requests
+            // The first reply failed; the second was held back behind it, then both went out in order, once each.
+            #expect(requests.map(\.status) == [500, 200, 200])
+            #expect(
+                Self.texts(requests) == [TelegramTexts.start, TelegramTexts.start, TelegramTexts.askContact])
+            #expect(try await store.outboxItems(states: [.pending, .dead], limit: 10).isEmpty)
+            #expect(app.application.dispatcher.counts.sent == 2)
+        }
+    }
+
+    @Test(arguments: IdentityBackend.available)
+    func anUpdateDeliveredTwiceIsAnsweredOnce(_ backend: IdentityBackend) async throws {
+        try await withTelegram(backend) { app, botAPI in
+            let start = TestApplication.update(from: 500_014, text: "/start")
+            let contact = TestApplication.update(from: 500_014, contact: (phone: "+79161230014", userID: 500_014))
+            for update in [start, start, contact, contact] {
+                #expect(try await app.telegramUpdate(update).status == 200)
+            }
+            let sent = await botAPI.waitFor(4)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(botAPI.requests.count == 4, "\(Self.texts(botAPI.requests))")
+            #expect(
+                Self.texts(sent) == [
+                    TelegramTexts.start, TelegramTexts.askContact,
+                    TelegramTexts.linked(try PhoneNumber(parsing: "+79161230014")), TelegramTexts.continueInApp,
+                ])
+            let items = try await app.application.store.outboxItems(states: OutboxState.allCases, limit: 10)
+            #expect(items.count == 4)
+            #expect(items.allSatisfy { $0.kind == .telegramMessage && $0.state == .sent })
+        }
+    }
+
+    @Test func aBlockedBotIsNotRetried() async throws {
+        try await withTelegram { app, botAPI in
+            botAPI.answer(
+                status: 403,
+                body: #"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#)
+            _ = try await app.telegramUpdate(
+                TestApplication.update(from: 500_015, contact: (phone: "+79161234567", userID: 500_999)))
+            let store = app.application.store
+            let dead = await eventually(timeout: .seconds(5)) {
+                (try? await store.outboxItems(states: [.dead], limit: 10).count) == 1
+            }
+            #expect(dead)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(botAPI.requests.count == 1)
+            let item = try #require(try await store.outboxItems(states: [.dead], limit: 10).first)
+            #expect(item.lastError == "HTTP 403: Forbidden: bot was blocked by the user")
+            #expect(item.attempts == 1)
         }
     }
 
@@ -265,7 +346,11 @@ import Testing
                     if text.contains(code) { #expect(entry.label == "clpr.codes") }
                 }
             }
-            #expect(app.logs.entries.contains { $0.message == "telegram message not sent" })
+            // The refused call is logged (status and Telegram's description) and will be retried.
+            #expect(
+                app.logs.entries.contains {
+                    $0.message.hasPrefix("outbox attempt failed") && $0.metadata["error"] == "HTTP 401: Unauthorized"
+                })
         }
     }
 }

@@ -14,6 +14,10 @@ struct PostgresOutboxTests {
         try await contract { try await $0.enqueueingUpdateIsAtomic() }
     }
 
+    @Test func linkingEnqueuesTheReplies() async throws {
+        try await contract { try await $0.linkingEnqueuesTheReplies() }
+    }
+
     @Test func leaseAndComplete() async throws {
         try await contract { try await $0.leaseAndComplete() }
     }

@@ -8,10 +8,11 @@ import Logging
 /// webhook (`POST /api/v1/telegram/webhook`: `/start` and shared contacts). Both answer 404 when Telegram is not
 /// configured.
 struct TelegramRoutes: Sendable {
-    let store: any IdentityStore
+    let store: any IdentityStore & OutboxStore
     let authenticator: Authenticator
     let telegram: Application.Configuration.Telegram?
-    let bot: (any TelegramBotAPI)?
+    /// Sends the replies enqueued in the outbox (``TelegramSender``); nudged after each enqueue.
+    let dispatcher: OutboxDispatcher
     /// The Mini App's URL for the bot's button (the configured one, else the public URL).
     let webAppURL: String?
     let logger: Logger
@@ -76,8 +77,9 @@ struct TelegramRoutes: Sendable {
     }
 
     /// Telegram's updates. Only requests with the configured secret header are read (401 otherwise); every
-    /// readable update is answered 200 at once (Telegram would resend anything else), and the bot's replies are
-    /// sent afterwards, off the request path.
+    /// readable update is answered 200 at once (Telegram would resend anything else). The bot's replies are
+    /// enqueued in the outbox, keyed by the update, and its dispatcher sends them: retried while the Bot API is
+    /// unreachable, kept over a restart, and sent once when Telegram delivers the same update again.
     @Sendable func webhook(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard let telegram, let secret = telegram.webhookSecret else { throw Self.disabled }
         guard let given = request.headers[Self.secretHeader],
@@ -89,7 +91,7 @@ struct TelegramRoutes: Sendable {
         let update = try JSONBody.decode(Update.self, from: request)
         guard let message = update.message else { return Self.ok("ignored") }
         if let contact = message.contact {
-            return try await sharedContact(contact, in: message)
+            return try await sharedContact(contact, in: message, update: update.update_id, botToken: telegram.botToken)
         }
         if let text = message.text, text == "/start" || text.hasPrefix("/start ") {
             var replies = [BotMessage(chatID: message.chat.id, text: TelegramTexts.start)]
@@ -100,30 +102,31 @@ struct TelegramRoutes: Sendable {
                 BotMessage(
                     chatID: message.chat.id, text: TelegramTexts.askContact,
                     keyboard: .requestContact(text: TelegramTexts.shareContact)))
-            send(replies)
+            try await enqueue(replies, update: update.update_id, botToken: telegram.botToken)
             return Self.ok("start")
         }
         return Self.ok("ignored")
     }
 
     /// A contact shared with the bot: only the sender's own, and only a Russian mobile number, is linked.
-    func sharedContact(_ contact: Update.Message.Contact, in message: Update.Message) async throws -> HTTPResponse {
+    /// The replies are enqueued in the link's transaction.
+    func sharedContact(
+        _ contact: Update.Message.Contact, in message: Update.Message, update: Int64, botToken: String
+    ) async throws -> HTTPResponse {
         guard let sender = message.from?.id, contact.user_id == sender else {
             logger.notice("telegram contact refused: not the sender's own")
-            send([BotMessage(chatID: message.chat.id, text: TelegramTexts.foreignContact)])
+            try await enqueue(
+                [BotMessage(chatID: message.chat.id, text: TelegramTexts.foreignContact)], update: update,
+                botToken: botToken)
             return Self.ok("foreign_contact")
         }
         guard let phone = try? PhoneNumber(parsing: contact.phone_number), phone.isMobile else {
-            send([BotMessage(chatID: message.chat.id, text: TelegramTexts.unusablePhone)])
+            try await enqueue(
+                [BotMessage(chatID: message.chat.id, text: TelegramTexts.unusablePhone)], update: update,
+                botToken: botToken)
             return Self.ok("invalid_phone")
         }
-        let link = try await store.linkTelegramPhone(telegramID: sender, phone: phone.e164)
-        logger.info(
-            "telegram phone linked",
-            metadata: [
-                "unified_id": link.user.unifiedID, "phone": phone.masked, "outcome": link.outcome.rawValue,
-                "moved_claims": "\(link.movedClaims)",
-            ])
+        // The replies do not depend on how the link ends, so they are known before it and written with it.
         var replies = [BotMessage(chatID: message.chat.id, text: TelegramTexts.linked(phone), keyboard: .remove)]
         if let webAppURL {
             replies.append(
@@ -131,22 +134,31 @@ struct TelegramRoutes: Sendable {
                     chatID: message.chat.id, text: TelegramTexts.continueInApp,
                     keyboard: .openMiniApp(text: TelegramTexts.openApp, url: webAppURL)))
         }
-        send(replies)
+        let link = try await store.linkTelegramPhone(
+            telegramID: sender, phone: phone.e164,
+            enqueueing: Self.outboxMessages(replies, update: update, botToken: botToken))
+        dispatcher.nudge()
+        logger.info(
+            "telegram phone linked",
+            metadata: [
+                "unified_id": link.user.unifiedID, "phone": phone.masked, "outcome": link.outcome.rawValue,
+                "moved_claims": "\(link.movedClaims)",
+            ])
         return Self.ok(link.outcome.rawValue)
     }
 
-    /// Sends `messages` in order, after the webhook has answered. Failures are logged (without the token).
-    func send(_ messages: [BotMessage]) {
-        guard let bot else { return }
-        let logger = self.logger
-        Task.detached {
-            for message in messages {
-                do {
-                    try await bot.sendMessage(message)
-                } catch {
-                    logger.warning("telegram message not sent", metadata: ["error": "\(error)"])
-                }
-            }
+    /// Enqueues `messages` as the replies to `update` and wakes the dispatcher. A failure fails the webhook
+    /// (500), so Telegram delivers the update again.
+    func enqueue(_ messages: [BotMessage], update: Int64, botToken: String) async throws {
+        try await store.enqueue(Self.outboxMessages(messages, update: update, botToken: botToken), now: Date())
+        dispatcher.nudge()
+    }
+
+    /// The outbox items of the replies to `update`, keyed by their index (see ``TelegramSender``).
+    static func outboxMessages(_ messages: [BotMessage], update: Int64, botToken: String) -> [OutboxMessage] {
+        let botID = TelegramSender.botID(token: botToken)
+        return messages.enumerated().map { index, message in
+            TelegramSender.outboxMessage(message, botID: botID, updateID: update, index: index)
         }
     }
 

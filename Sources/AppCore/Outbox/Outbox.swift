@@ -10,6 +10,9 @@ public struct OutboxKind: Hashable, Sendable, CustomStringConvertible {
     public static let planRequest = OutboxKind(rawValue: "n8n.plan")
     /// A person's phone registered with the CRM (key: the E.164 phone).
     public static let crmContact = OutboxKind(rawValue: "crm.contact")
+    /// A bot reply: the body of a Bot API `sendMessage` call (key: bot id, Telegram's `update_id` and the reply's
+    /// index, so an update Telegram delivers twice is answered once).
+    public static let telegramMessage = OutboxKind(rawValue: "telegram.sendMessage")
 
     public var description: String { rawValue }
 }
@@ -132,6 +135,11 @@ public protocol OutboxStore: Sendable {
     /// claim's new state and its outgoing calls are written together or not at all.
     func updateClaim(id: String, enqueueing change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage])
         async throws -> Claim
+
+    /// ``IdentityStore/linkTelegramPhone(telegramID:phone:)`` that also enqueues `messages` (the bot's replies),
+    /// in the same transaction: the link and its confirmation are written together or not at all.
+    func linkTelegramPhone(telegramID: Int64, phone: String, enqueueing messages: [OutboxMessage]) async throws
+        -> PhoneLink
 
     /// Leases up to `limit` due pending items of `kind` to `owner` until `leaseUntil` and counts an attempt on
     /// each. Items leased by another owner whose lease has not run out are skipped (PostgreSQL: `FOR UPDATE SKIP

@@ -1,11 +1,5 @@
-/// Outgoing calls to the Telegram Bot API (`sendMessage`), made off the request path.
-public protocol TelegramBotAPI: Sendable {
-    /// Sends one message.
-    /// - Throws: when the Bot API cannot be reached or refuses the call.
-    func sendMessage(_ message: BotMessage) async throws
-}
-
-/// One bot message and the keyboard that goes with it.
+/// One bot message (a Bot API `sendMessage` call) and the keyboard that goes with it. The bot's replies are
+/// enqueued in the outbox as ``OutboxKind/telegramMessage`` items and sent by its dispatcher.
 public struct BotMessage: Sendable, Equatable {
     /// The buttons under (inline) or instead of (reply) the keyboard.
     public enum Keyboard: Sendable, Equatable {
