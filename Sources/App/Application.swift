@@ -36,9 +36,11 @@ public final class Application: Sendable {
         // Everything that can fail comes before the database opens, or closes it again.
         let database = try Self.openDatabase(configuration, logger: logger)
         let store = database.store
-        let secret: [UInt8]
+        // Login codes are hashed under a key kept in the database, so that every instance behind a load balancer
+        // checks the codes the others sent.
+        let codeKey: [UInt8]
         do {
-            secret = try FileSystem.secretKey(at: configuration.dataDirectory + "/secret.key")
+            codeKey = try database.serverKey(named: "login-code")
         } catch {
             database.close()
             throw error
@@ -87,7 +89,7 @@ public final class Application: Sendable {
         AuthRoutes(
             store: store, authenticator: authenticator, codeSender: codeSender,
             policy: configuration.loginCodePolicy,
-            codeKey: Crypto.hmacSHA256(key: secret, message: Array("login-code".utf8)),
+            codeKey: codeKey,
             limits: configuration.loginRateLimits,
             trustForwardedFor: configuration.trustForwardedFor, crm: crm, logger: logger.with(label: "clpr.auth")
         ).register(in: &router)

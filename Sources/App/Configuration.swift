@@ -10,7 +10,7 @@ extension Application {
         public var host: String
         /// Port; 0 picks a free one. Default 8080 (`CLPR_PORT`).
         public var port: UInt16
-        /// Where the SQLite file (when ``database`` is ``Database/sqlite``), the secret key and files live.
+        /// Where the SQLite file (when ``database`` is ``Database/sqlite``), and files live.
         /// Default `./data` (`CLPR_DATA_DIR`).
         public var dataDirectory: String
         /// The browser app's folder. Default `./web` (`CLPR_WEB_DIR`).

@@ -1,4 +1,5 @@
 import AppCore
+import Crypto
 import PostgresStore
 import SQLiteStore
 
@@ -32,6 +33,15 @@ enum Database: Sendable {
                 throw error
             }
             return .postgres(store)
+        }
+    }
+
+    /// The key named `name` that every instance on this database shares (created by the first one to start).
+    func serverKey(named name: String) throws -> [UInt8] {
+        let candidate = Crypto.randomBytes(32)
+        switch self {
+        case .sqlite(let store): return try store.serverKey(named: name, candidate: candidate)
+        case .postgres(let store): return try store.serverKey(named: name, candidate: candidate)
         }
     }
 

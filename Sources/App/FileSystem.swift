@@ -20,18 +20,4 @@ enum FileSystem {
         guard access(path, W_OK) == 0 else { throw Failure(description: "data directory \(path) is not writable") }
     }
 
-    /// The server's secret key: 32 random bytes created once (mode 0600) and kept across restarts, so one-time
-    /// codes issued before a restart still verify.
-    static func secretKey(at path: String) throws -> [UInt8] {
-        if let data = FileManager.default.contents(atPath: path), data.count >= 32 {
-            return Array(data)
-        }
-        let key = Crypto.randomBytes(32)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot write secret key \(path)") }
-        defer { close(fd) }
-        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == key.count else { throw Failure(description: "cannot write secret key \(path)") }
-        return key
-    }
 }

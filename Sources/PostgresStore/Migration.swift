@@ -21,7 +21,9 @@ struct Migration: Sendable {
     var steps: [Step]
 
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity]
+    static let all: [Migration] = [
+        seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity, serverKeys,
+    ]
 
     /// A fixed key for `pg_advisory_xact_lock`: concurrent migrators (two servers starting) take turns.
     private static let lockKey: Int64 = 0x636c_7072_6d69_6772  // "clprmigr"
@@ -341,6 +343,20 @@ extension Migration {
                     bucket text PRIMARY KEY,
                     window_start timestamptz NOT NULL,
                     count integer NOT NULL
+                );
+                """)
+        ])
+
+    /// Keys every instance on the database must share (the login-code hash key): a per-instance key made codes
+    /// sent by one instance fail on another behind a load balancer.
+    static let serverKeys = Migration(
+        version: 6, name: "server_keys",
+        steps: [
+            .sql(
+                """
+                CREATE TABLE IF NOT EXISTS clpr_server_keys (
+                    name text PRIMARY KEY,
+                    key text NOT NULL
                 );
                 """)
         ])

@@ -8,7 +8,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, outbox, telegramIdentity]
+    static let all: [Migration] = [seedTables, clprTables, outbox, telegramIdentity, serverKeys]
 
     /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
     /// PostgreSQL system of record unchanged.
@@ -170,6 +170,17 @@ extension Migration {
                 bucket TEXT PRIMARY KEY,
                 window_start TEXT NOT NULL,
                 count INTEGER NOT NULL
+            );
+            """)
+
+    /// Keys every instance on the database must share (the login-code hash key): a per-instance key made codes
+    /// sent by one instance fail on another behind a load balancer.
+    static let serverKeys = Migration(
+        version: 6, name: "server_keys",
+        sql: """
+            CREATE TABLE clpr_server_keys (
+                name TEXT PRIMARY KEY,
+                key TEXT NOT NULL
             );
             """)
 }

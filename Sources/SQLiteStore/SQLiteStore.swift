@@ -1,6 +1,7 @@
 import AppCore
 import Dispatch
 import Foundation
+import StoreCodec
 import Synchronization
 
 /// The embedded default store: ``IdentityStore`` and ``ClaimStore`` on one SQLite database file, using the seed's
@@ -155,6 +156,28 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
                     throw StoreError(.unavailable, operation: "migrate", detail: "store is closed")
                 }
                 try Self.migrate(connection)
+            }
+        }
+    }
+
+    /// The key stored under `name`, storing `candidate` first if there is none (the first instance to ask wins;
+    /// every later one reads the same key). Hex text in `clpr_server_keys`.
+    public func serverKey(named name: String, candidate: [UInt8]) throws -> [UInt8] {
+        try queue.sync {
+            try connection.withLock { connection in
+                guard let connection else {
+                    throw StoreError(.unavailable, operation: "server key", detail: "store is closed")
+                }
+                try connection.execute(
+                    "INSERT INTO clpr_server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                    [.text(name), .text(ServerKeyText.encode(candidate))], operation: "server key")
+                let text = try connection.queryFirst(
+                    "SELECT key FROM clpr_server_keys WHERE name = ?", [.text(name)], operation: "server key"
+                ) { row in row.text(0) }
+                guard let text, let key = text.flatMap(ServerKeyText.decode) else {
+                    throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
+                }
+                return key
             }
         }
     }

@@ -25,7 +25,7 @@ enum Environment {
     static let documentation = """
           CLPR_HOST               address to listen on (default 127.0.0.1; 0.0.0.0 for all)
           CLPR_PORT               port (default 8080; 0 = any free port)
-          CLPR_DATA_DIR           SQLite database, secret key and files (default ./data)
+          CLPR_DATA_DIR           SQLite database and files (default ./data)
           CLPR_DATABASE_URL       postgres://user:password@host:5432/dbname?sslmode=require (also postgresql://,
                                   a unix socket as ?host=/run/postgresql): store everything in PostgreSQL
                                   instead of SQLite (default unset: SQLite in CLPR_DATA_DIR)

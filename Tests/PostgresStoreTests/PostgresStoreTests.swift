@@ -11,7 +11,7 @@ struct PostgresStoreTests {
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters", "clpr_rate_limits",
+        "clpr_plan_dead_letters", "clpr_rate_limits", "clpr_server_keys",
     ]
 
     @Test func migrationsAreIdempotent() async throws {
@@ -28,7 +28,7 @@ struct PostgresStoreTests {
                 try await store.inspect("SELECT version, name FROM clpr_schema_migrations ORDER BY version") == [
                     ["1", "seed_tables"], ["2", "clpr_sessions_codes_plans"],
                     ["3", "normalize_legacy_web_form_phones"], ["4", "outbox_callbacks_crm"],
-                    ["5", "telegram_identity"],
+                    ["5", "telegram_identity"], ["6", "server_keys"],
                 ])
             let tables = try await store.inspect(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")

@@ -99,7 +99,7 @@ import Testing
     static let tables: Set<String> = [
         "clpr_schema_migrations", "clpr_users", "clpr_user_accounts", "clpr_claims", "clpr_users_tg",
         "clpr_claim_documents", "clpr_documents", "clpr_sessions", "clpr_login_codes", "clpr_claim_plans",
-        "clpr_plan_dead_letters", "clpr_outbox", "clpr_callback_signatures", "clpr_rate_limits",
+        "clpr_plan_dead_letters", "clpr_outbox", "clpr_callback_signatures", "clpr_rate_limits", "clpr_server_keys",
     ]
 
     @Test func migrationsAreIdempotent() async throws {
@@ -112,6 +112,7 @@ import Testing
                 versions == [
                     [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
                     [.integer(4), .text("outbox_callbacks_crm")], [.integer(5), .text("telegram_identity")],
+                    [.integer(6), .text("server_keys")],
                 ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
@@ -123,7 +124,7 @@ import Testing
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(4)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(5)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])

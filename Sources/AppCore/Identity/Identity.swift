@@ -46,7 +46,7 @@ public struct Session: Sendable, Equatable {
 /// A one-time login code as stored: only a keyed hash of the code, never the code.
 public struct LoginCode: Sendable, Equatable {
     public var phone: String
-    /// Hex HMAC-SHA256 of phone + code under the server's secret key.
+    /// Hex HMAC-SHA256 of phone + code under the key all instances share (`clpr_server_keys`).
     public var codeHash: String
     public var createdAt: Date
     public var expiresAt: Date
