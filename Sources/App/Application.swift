@@ -28,6 +28,8 @@ public final class Application: Sendable {
     let dispatcher: OutboxDispatcher
     /// Everything `/metrics` shows.
     let metrics: Metrics
+    /// The registered routes (method and pattern), for the OpenAPI test.
+    let routes: [(method: HTTPMethod, pattern: String)]
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     public init(configuration: Configuration, logger: Logger) throws {
@@ -139,6 +141,7 @@ public final class Application: Sendable {
         self.intake = intake
         self.dispatcher = dispatcher
         self.metrics = metrics
+        self.routes = router.routes.map { ($0.method, $0.pattern) }
         self.server = HTTPServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
@@ -310,7 +313,7 @@ enum RequestGuards {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`.
+/// `/healthz`, `/readyz`, `/metrics` and `/api/openapi.json`.
 struct OperationsRoutes: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
@@ -324,6 +327,12 @@ struct OperationsRoutes: Sendable {
             var response = HTTPResponse.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
             response.headers.replace("Cache-Control", "no-store")
             return response
+        }
+        router.get("/api/openapi.json") { _ in
+            HTTPResponse(
+                status: 200,
+                headers: ["Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-cache"],
+                body: .bytes(Array(OpenAPIDocument.json.utf8)))
         }
         router.get("/readyz") { _ in
             do {
