@@ -49,7 +49,9 @@ public final class Application: Sendable {
         }
         let planBus = PlanBusControl.make(configuration.planBus, logger: logger.with(label: "clpr.bus"))
         let bus = planBus.bus
-        let hub = StreamHub()
+        let metrics = Metrics()
+        let httpMetrics = HTTPMetrics(registry: metrics, prefix: "clpr_http")
+        let hub = StreamHub(ended: StreamHub.endedCounter(in: metrics))
         let catalog = ClaimCatalog.standard
         let authenticator = Authenticator(
             store: store, lifetime: configuration.sessionLifetime, secureCookies: configuration.secureCookies)
@@ -72,8 +74,6 @@ public final class Application: Sendable {
         let crm = configuration.crmWebhookURL.map { _ in
             CRMContacts(store: store, dispatcher: dispatcher, logger: logger.with(label: "clpr.crm"))
         }
-        let metrics = Metrics()
-        let httpMetrics = HTTPMetrics(registry: metrics, prefix: "clpr_http")
         let intake = PlanIntake(
             bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"),
             outcomes: PlanIntake.outcomesCounter(in: metrics))

@@ -92,6 +92,51 @@ import Testing
             stream.abort()
             #expect(await app.waitForStreams(0, timeout: .seconds(5)))
             #expect(try await gauge() == 0)
+            let text = try await app.request("GET", "/metrics").text
+            #expect(text.contains(#"clpr_plan_streams_ended_total{reason="client_gone"} 1"#))
+        }
+    }
+
+    @Test func endedStreamsAreCountedByReason() async throws {
+        try await withTestApplication {
+            $0.plannerDelay = .milliseconds(300)
+        } _: { app in
+            let cookie = try await app.login()
+            let submission = try await app.submitNewClaim(cookie: cookie)
+            // Live delivery, then a reconnect answered at once from the store.
+            for _ in 0..<2 {
+                let stream = try await app.openStream(submission.streamURL, cookie: cookie)
+                let transcript = try await stream.collect(timeout: .seconds(10))
+                #expect(transcript.events.map(\.event) == ["claim_plan_ready"])
+            }
+            #expect(await app.waitForStreams(0))
+            let text = try await app.request("GET", "/metrics").text
+            #expect(text.contains(#"clpr_plan_streams_ended_total{reason="delivered"} 2"#))
+            #expect(!text.contains(#"reason="client_gone""#))
+        }
+        try await withTestApplication {
+            $0.planner = .none
+            $0.planTimeout = .seconds(1)
+        } _: { app in
+            let cookie = try await app.login()
+            let submission = try await app.submitNewClaim(cookie: cookie)
+            let transcript = try await app.openStream(submission.streamURL, cookie: cookie).collect(
+                timeout: .seconds(10))
+            #expect(transcript.events.map(\.event) == ["claim_plan_timeout"])
+            #expect(await app.waitForStreams(0))
+            let text = try await app.request("GET", "/metrics").text
+            #expect(text.contains(#"clpr_plan_streams_ended_total{reason="timeout"} 1"#))
+        }
+    }
+
+    @Test(.enabled(if: PostgresTestConfiguration.isEnabled, "set CLPR_TEST_DATABASE_URL"))
+    func postgresPoolInUseIsShown() async throws {
+        try await PostgresTestDatabase.with { database in
+            try await withTestApplication(database: .postgres(database.configuration)) { app in
+                _ = try await app.login()
+                let text = try await app.request("GET", "/metrics").text
+                #expect(text.contains("# TYPE clpr_db_pool_in_use gauge\nclpr_db_pool_in_use 0\n"))
+            }
         }
     }
 
