@@ -281,8 +281,7 @@ final class ServerCore: Sendable {
 
     /// One line per request (never the query string or the body: they may hold secrets), and its metrics.
     private func logRequest(_ request: RequestContext, route: String?, status: Int, note: String?) {
-        let elapsed = ContinuousClock.now - request.start
-        let micros = elapsed / .microseconds(1)
+        let micros = (ContinuousClock.now - request.start) / .microseconds(1)
         metrics?.record(route: route, method: request.method, status: status, seconds: Double(micros) / 1_000_000)
         var metadata: Logger.Metadata = [
             "method": request.method.rawValue,

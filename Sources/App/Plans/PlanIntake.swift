@@ -109,9 +109,12 @@ struct PlanIntake: Sendable {
         guard !records.isEmpty else { return }
         do {
             let results = try await store.storePlanRecords(records)
+            var settled: [Outcome] = []
             for ((record, result), invalid) in zip(zip(records, results), invalids) {
-                _ = counted(Self.outcome(try await finish(record, result), invalid: invalid))
+                settled.append(Self.outcome(try await finish(record, result), invalid: invalid))
             }
+            // Counted once the whole batch went through: the one-by-one fallback below counts its own.
+            for outcome in settled { _ = counted(outcome) }
         } catch {
             logger.warning(
                 "plan batch not stored, storing one by one",
