@@ -26,6 +26,10 @@ public final class Application: Sendable {
     let intake: PlanIntake
     /// Sends the outbox (n8n webhook, CRM contact, Telegram bot replies); idle when none is configured.
     let dispatcher: OutboxDispatcher
+    /// Everything `/metrics` shows.
+    let metrics: Metrics
+    /// The registered routes (method and pattern), for the OpenAPI test.
+    let routes: [(method: HTTPMethod, pattern: String)]
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     public init(configuration: Configuration, logger: Logger) throws {
@@ -47,7 +51,9 @@ public final class Application: Sendable {
         }
         let planBus = PlanBusControl.make(configuration.planBus, logger: logger.with(label: "clpr.bus"))
         let bus = planBus.bus
-        let hub = StreamHub()
+        let metrics = Metrics()
+        let httpMetrics = HTTPMetrics(registry: metrics, prefix: "clpr_http")
+        let hub = StreamHub(ended: StreamHub.endedCounter(in: metrics))
         let catalog = ClaimCatalog.standard
         let authenticator = Authenticator(
             store: store, lifetime: configuration.sessionLifetime, secureCookies: configuration.secureCookies)
@@ -70,7 +76,10 @@ public final class Application: Sendable {
         let crm = configuration.crmWebhookURL.map { _ in
             CRMContacts(store: store, dispatcher: dispatcher, logger: logger.with(label: "clpr.crm"))
         }
-        let intake = PlanIntake(bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"))
+        let intake = PlanIntake(
+            bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"),
+            outcomes: PlanIntake.outcomesCounter(in: metrics))
+        Self.registerMetrics(in: metrics, hub: hub, dispatcher: dispatcher, planBus: planBus, database: database)
 
         var router = Router()
         let claimRoutes = ClaimRoutes(
@@ -113,7 +122,8 @@ public final class Application: Sendable {
             signature: configuration.n8n.map { WebhookSignature(secret: $0.secret) }, store: store, intake: intake,
             fanOut: fanOut, logger: logger.with(label: "clpr.callback")
         ).register(in: &router)
-        OperationsRoutes(store: store, hub: hub, planBus: planBus, dispatcher: dispatcher).register(in: &router)
+        OperationsRoutes(store: store, hub: hub, planBus: planBus, dispatcher: dispatcher, metrics: metrics)
+            .register(in: &router)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
@@ -129,13 +139,45 @@ public final class Application: Sendable {
         self.hub = hub
         self.intake = intake
         self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.routes = router.routes.map { ($0.method, $0.pattern) }
         self.server = HTTPServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
                 connectionLimit: configuration.maxStreams + 1024,
                 connectionMemoryLimit: configuration.connectionMemory, maxBodySize: configuration.maxBodySize,
                 heartbeatInterval: configuration.heartbeatInterval),
-            router: router, logger: logger.with(label: "clpr.http"))
+            router: router, logger: logger.with(label: "clpr.http"), metrics: httpMetrics)
+    }
+
+    /// The gauges and counters read from the parts that keep them (the HTTP and plan counters are registered
+    /// by their owners).
+    static func registerMetrics(
+        in metrics: Metrics, hub: StreamHub, dispatcher: OutboxDispatcher, planBus: PlanBusControl,
+        database: Database
+    ) {
+        metrics.gauge("clpr_plan_streams_open", help: "Claim-plan streams open on this instance.") {
+            Double(hub.count)
+        }
+        metrics.collectedCounter(
+            "clpr_outbox_sent_total", help: "Outbox items delivered by this instance since start."
+        ) { [.init(value: Double(dispatcher.counts.sent))] }
+        metrics.collectedCounter(
+            "clpr_outbox_retried_total", help: "Outbox attempts that failed and were scheduled again."
+        ) { [.init(value: Double(dispatcher.counts.retried))] }
+        metrics.collectedCounter(
+            "clpr_outbox_dead_total", help: "Outbox items given up after their maximum age (clpr outbox --dead)."
+        ) { [.init(value: Double(dispatcher.counts.dead))] }
+        if planBus.reconnectCount != nil {
+            metrics.collectedCounter(
+                "clpr_redis_reconnects_total", help: "Times the Redis plan subscriber reconnected since start."
+            ) { [.init(value: Double(planBus.reconnectCount ?? 0))] }
+        }
+        if case .postgres(let store) = database {
+            metrics.gauge("clpr_db_pool_in_use", help: "PostgreSQL pool connections lent out right now.") {
+                Double(store.connectionsInUse)
+            }
+        }
     }
 
     /// The outbox dispatcher with a sender per configured integration (none: it stays idle).
@@ -273,15 +315,27 @@ enum RequestGuards {
     }
 }
 
-/// `/healthz` and `/readyz`.
+/// `/healthz`, `/readyz`, `/metrics` and `/api/openapi.json`.
 struct OperationsRoutes: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
     let planBus: PlanBusControl
     let dispatcher: OutboxDispatcher
+    let metrics: Metrics
 
     func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        router.get("/metrics") { _ in
+            var response = HTTPResponse.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            response.headers.replace("Cache-Control", "no-store")
+            return response
+        }
+        router.get("/api/openapi.json") { _ in
+            HTTPResponse(
+                status: 200,
+                headers: ["Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-cache"],
+                body: .bytes(Array(OpenAPIDocument.json.utf8)))
+        }
         router.get("/readyz") { _ in
             do {
                 _ = try await store.drafts(unifiedID: "usr_readiness_probe", limit: 1)

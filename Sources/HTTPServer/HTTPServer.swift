@@ -98,9 +98,12 @@ public final class HTTPServer: Sendable {
     ///   - configuration: where to listen and the limits.
     ///   - router: answers every request.
     ///   - logger: gets one `info` line per request and libmicrohttpd's own messages at `debug`.
-    public init(configuration: Configuration = Configuration(), router: Router, logger: Logger) {
+    ///   - metrics: counts every answered request by route pattern, method and status, and times it; nil: none.
+    public init(
+        configuration: Configuration = Configuration(), router: Router, logger: Logger, metrics: HTTPMetrics? = nil
+    ) {
         self.configuration = configuration
-        self.core = ServerCore(configuration: configuration, router: router, logger: logger)
+        self.core = ServerCore(configuration: configuration, router: router, logger: logger, metrics: metrics)
     }
 
     /// The port the server is bound to (useful with port 0), or 0 when not running.

@@ -20,12 +20,14 @@ final class ServerCore: Sendable {
     let configuration: HTTPServer.Configuration
     let router: Router
     let logger: Logger
+    let metrics: HTTPMetrics?
     let state = Mutex(State())
 
-    init(configuration: HTTPServer.Configuration, router: Router, logger: Logger) {
+    init(configuration: HTTPServer.Configuration, router: Router, logger: Logger, metrics: HTTPMetrics? = nil) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.metrics = metrics
     }
 
     // MARK: - Access handler
@@ -277,9 +279,10 @@ final class ServerCore: Sendable {
         logger.debug("libmicrohttpd", metadata: ["detail": message])
     }
 
-    /// One line per request: never the query string or the body (they may hold secrets).
+    /// One line per request (never the query string or the body: they may hold secrets), and its metrics.
     private func logRequest(_ request: RequestContext, route: String?, status: Int, note: String?) {
         let micros = (ContinuousClock.now - request.start) / .microseconds(1)
+        metrics?.record(route: route, method: request.method, status: status, seconds: Double(micros) / 1_000_000)
         var metadata: Logger.Metadata = [
             "method": request.method.rawValue,
             "status": String(status),

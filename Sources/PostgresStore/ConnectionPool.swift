@@ -102,6 +102,9 @@ final class ConnectionPool: Sendable {
 
     var isClosed: Bool { state.withLock { $0.isClosed } }
 
+    /// Connections lent out right now (slots that are not idle).
+    var inUse: Int { slots.count - state.withLock { $0.idle.count } }
+
     private func acquire(_ operation: String) async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
             let immediate: Result<Int, StoreError>? = state.withLock { state in

@@ -31,6 +31,9 @@ public final class PostgresStore: IdentityStore, ClaimStore {
         self.pool = ConnectionPool(configuration: configuration, first: first)
     }
 
+    /// Connections of the pool lent out right now (for `clpr_db_pool_in_use`); at most `poolSize`.
+    public var connectionsInUse: Int { pool.inUse }
+
     deinit {
         assert(pool.isClosed, "PostgresStore deinitialized without close()")
         pool.close()

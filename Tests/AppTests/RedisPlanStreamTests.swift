@@ -144,6 +144,9 @@ struct RedisPlanStreamTests {
             try await server.start()
             #expect(await Self.subscribed(app))
             #expect(app.logs.entries.contains { $0.message == "redis subscriber reconnected" })
+            let metrics = try await app.request("GET", "/metrics").text
+            #expect(metrics.contains("clpr_redis_reconnects_total 1\n"))
+            #expect(metrics.contains("clpr_plan_streams_open 20\n"))
             #expect(try await app.json("GET", "/readyz").json?["redis"]?.string == "subscribed")
 
             let redis = try RedisTestClient(url: url)

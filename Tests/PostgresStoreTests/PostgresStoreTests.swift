@@ -14,6 +14,16 @@ struct PostgresStoreTests {
         "clpr_plan_dead_letters", "clpr_rate_limits", "clpr_server_keys",
     ]
 
+    @Test func connectionsInUseCountsBorrowedConnections() async throws {
+        try await withPostgresStore { store, _ in
+            #expect(store.connectionsInUse == 0)
+            let slow = Task { try await store.execute(script: "SELECT pg_sleep(0.5)") }
+            #expect(await eventually(timeout: .seconds(2), every: .milliseconds(5)) { store.connectionsInUse == 1 })
+            try await slow.value
+            #expect(store.connectionsInUse == 0)
+        }
+    }
+
     @Test func migrationsAreIdempotent() async throws {
         try await withPostgresStore { store, database in
             let before = try await store.inspect("SELECT version, name, applied_at::text FROM clpr_schema_migrations")

@@ -35,6 +35,14 @@ enum PlanBusControl: Sendable {
         }
     }
 
+    /// For `/metrics`: times the Redis subscriber reconnected since start; nil for the in-process bus.
+    var reconnectCount: Int? {
+        switch self {
+        case .inProcess: nil
+        case .redis(let bus): bus.reconnectCount
+        }
+    }
+
     /// For `/readyz`: nil when there is nothing to check, else whether the bus receives plans now.
     var isReceiving: Bool? {
         switch self {

@@ -1,5 +1,6 @@
 import AppCore
 import FoundationEssentials
+import HTTPServer
 import Logging
 import Synchronization
 
@@ -10,6 +11,8 @@ struct PlanIntake: Sendable {
     let store: any ClaimStore
     let hub: StreamHub
     let logger: Logger
+    /// `clpr_plans_total{outcome}`: one count per message, by ``Outcome/label``.
+    let outcomes: Counter
 
     /// The most of an invalid payload kept as a dead letter.
     static let maxDeadLetterBytes = 64 * 1024
@@ -43,6 +46,23 @@ struct PlanIntake: Sendable {
         case unknownToken
         /// Failed validation: kept as a dead letter (and a `claim_plan_error` for the submission it names).
         case invalid(code: String, message: String)
+
+        /// The `outcome` label of `clpr_plans_total`.
+        var label: String {
+            switch self {
+            case .stored: "stored"
+            case .duplicate: "duplicate"
+            case .unknownToken: "unknown_token"
+            case .invalid: "invalid"
+            }
+        }
+    }
+
+    /// Registers `clpr_plans_total{outcome}` in `metrics`.
+    static func outcomesCounter(in metrics: Metrics) -> Counter {
+        metrics.counter(
+            "clpr_plans_total", help: "Plan messages received, by outcome (stored|duplicate|invalid|unknown_token).",
+            labels: ["outcome"])
     }
 
     /// One message on its own transaction (the HTTP callback's path; the bus's messages go in batches).
@@ -50,10 +70,19 @@ struct PlanIntake: Sendable {
     func handle(_ message: PlanMessage) async throws -> Outcome {
         let prepared = try await prepare(message, receivedAt: Date())
         let invalid = prepared.invalid.map { Outcome.invalid(code: $0.code, message: $0.message) }
-        guard let record = prepared.record else { return invalid ?? .unknownToken }
+        guard let record = prepared.record else { return counted(invalid ?? .unknownToken) }
         let result = try await finish(record, try await store.storePlanRecord(record))
-        // No claim has the token: that is the answer, whatever else was wrong with the payload.
-        return result == .unknownToken ? result : invalid ?? result
+        return counted(Self.outcome(result, invalid: invalid))
+    }
+
+    /// No claim has the token: that is the answer, whatever else was wrong with the payload.
+    private static func outcome(_ result: Outcome, invalid: Outcome?) -> Outcome {
+        result == .unknownToken ? result : invalid ?? result
+    }
+
+    private func counted(_ outcome: Outcome) -> Outcome {
+        outcomes.increment([outcome.label])
+        return outcome
     }
 
     /// Several messages, stored in one transaction (one by one if the batch fails, so that one bad record
@@ -61,10 +90,18 @@ struct PlanIntake: Sendable {
     func handle(batch: [PlanMessage]) async {
         let now = Date()
         var records: [PlanRecord] = []
+        var invalids: [Outcome?] = []
         records.reserveCapacity(batch.count)
         for message in batch {
             do {
-                if let record = try await prepare(message, receivedAt: now).record { records.append(record) }
+                let prepared = try await prepare(message, receivedAt: now)
+                let invalid = prepared.invalid.map { Outcome.invalid(code: $0.code, message: $0.message) }
+                guard let record = prepared.record else {
+                    _ = counted(invalid ?? .unknownToken)
+                    continue
+                }
+                records.append(record)
+                invalids.append(invalid)
             } catch {
                 logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
             }
@@ -72,14 +109,20 @@ struct PlanIntake: Sendable {
         guard !records.isEmpty else { return }
         do {
             let results = try await store.storePlanRecords(records)
-            for (record, result) in zip(records, results) { _ = try await finish(record, result) }
+            var settled: [Outcome] = []
+            for ((record, result), invalid) in zip(zip(records, results), invalids) {
+                settled.append(Self.outcome(try await finish(record, result), invalid: invalid))
+            }
+            // Counted once the whole batch went through: the one-by-one fallback below counts its own.
+            for outcome in settled { _ = counted(outcome) }
         } catch {
             logger.warning(
                 "plan batch not stored, storing one by one",
                 metadata: ["count": String(records.count), "error": String(reflecting: error)])
-            for record in records {
+            for (record, invalid) in zip(records, invalids) {
                 do {
-                    _ = try await finish(record, try await store.storePlanRecord(record))
+                    let result = try await finish(record, try await store.storePlanRecord(record))
+                    _ = counted(Self.outcome(result, invalid: invalid))
                 } catch {
                     logger.error("plan message not processed", metadata: ["error": String(reflecting: error)])
                 }

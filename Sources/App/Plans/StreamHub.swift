@@ -23,6 +23,8 @@ final class StreamHub: Sendable {
         let deadline: Date
         let stream: ResponseStream
         private let phase = Mutex<Phase>(.registering(buffer: []))
+        /// Whether the stream opened (200), and the terminal event it was sent, if any.
+        private let ending = Mutex<(opened: Bool, terminal: String?)>((false, nil))
 
         init(token: String, submissionID: String, deadline: Date, stream: ResponseStream) {
             self.token = token
@@ -48,10 +50,27 @@ final class StreamHub: Sendable {
                 return (machine.opening, late)
             }
             // An outcome that arrived while registering but was not yet stored when read: send it as the opening.
+            var result = opening
             if let late, case .stream(let events, _) = opening, events.isEmpty {
-                return .stream(events: [late], finish: true)
+                result = .stream(events: [late], finish: true)
             }
-            return opening
+            if case .stream(let events, let finish) = result {
+                ending.withLock { $0 = (true, finish ? events.last?.event : nil) }
+            }
+            return result
+        }
+
+        /// The `reason` label of `clpr_plan_streams_ended_total` (nil when the stream never opened): the terminal
+        /// event sent, or `client_gone` when it closed without one (the client left, or the server shut down).
+        var endReason: String? {
+            let (opened, terminal) = ending.withLock { $0 }
+            guard opened else { return nil }
+            switch terminal {
+            case PlanStreamEvent.ready: return "delivered"
+            case PlanStreamEvent.error: return "error"
+            case PlanStreamEvent.timeout: return "timeout"
+            default: return "client_gone"
+            }
         }
 
         /// An outcome for this token arrived; true if the stream is finished afterwards.
@@ -90,6 +109,7 @@ final class StreamHub: Sendable {
         func markClosed() { phase.withLock { $0 = .closed } }
 
         private func send(_ event: ServerSentEvent) {
+            ending.withLock { $0.terminal = event.event }
             stream.write(event.bytes)
             stream.finish()
         }
@@ -104,6 +124,19 @@ final class StreamHub: Sendable {
     }
 
     private let listeners = Mutex(Registry())
+    /// `clpr_plan_streams_ended_total{reason}`, counted when an opened stream leaves the hub; nil: not counted.
+    private let ended: Counter?
+
+    init(ended: Counter? = nil) {
+        self.ended = ended
+    }
+
+    /// Registers `clpr_plan_streams_ended_total{reason}` in `metrics`.
+    static func endedCounter(in metrics: Metrics) -> Counter {
+        metrics.counter(
+            "clpr_plan_streams_ended_total",
+            help: "Plan streams ended, by reason (delivered|error|timeout|client_gone).", labels: ["reason"])
+    }
 
     /// Streams registered right now.
     var count: Int { listeners.withLock { $0.count } }
@@ -124,13 +157,15 @@ final class StreamHub: Sendable {
 
     func remove(_ listener: Listener) {
         listener.markClosed()
-        listeners.withLock { registry in
+        let removed = listeners.withLock { registry -> Bool in
             guard registry.byToken[listener.token]?.removeValue(forKey: ObjectIdentifier(listener)) != nil else {
-                return
+                return false
             }
             registry.count -= 1
             if registry.byToken[listener.token]?.isEmpty == true { registry.byToken[listener.token] = nil }
+            return true
         }
+        if removed, let reason = listener.endReason { ended?.increment([reason]) }
     }
 
     /// True if this instance holds a stream for `token`.
