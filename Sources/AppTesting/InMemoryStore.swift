@@ -229,6 +229,7 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
         guard var claim = claimsByID.values.first(where: { $0.sessionToken == record.sessionToken }) else {
             return .unknownToken
         }
+        if let claimID = record.claimID, claimID != claim.id { return .claimMismatch }
         let key = PlanKey(sessionToken: record.sessionToken, submissionID: record.submissionID)
         guard planRecords[key] == nil else { return .duplicate }
         planRecords[key] = record

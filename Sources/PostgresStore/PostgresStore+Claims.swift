@@ -127,6 +127,7 @@ extension PostgresStore {
             [.text(record.sessionToken)], operation: "store plan record"
         ) { row in (id: try row.requiredText(0, "id"), submissionID: row.text(1)) }
         guard let target else { return .unknownToken }
+        if let claimID = record.claimID, claimID != target.id { return .claimMismatch }
 
         var values: [PostgresValue] = [.text(record.sessionToken), .text(record.submissionID)]
         switch record.outcome {

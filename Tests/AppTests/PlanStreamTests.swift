@@ -2,6 +2,8 @@ import AppCore
 import AppTesting
 import Testing
 
+@testable import App
+
 /// `GET /api/v1/claim-plan/{session_token}`: the SSE stream that delivers the plan (ARCHITECTURE §4).
 @Suite struct PlanStreamTests {
     /// Checks the single terminal `claim_plan_ready` of `transcript` against `submission`.
@@ -279,6 +281,31 @@ import Testing
             try Self.expectReady(transcript, for: current)
             let data = try #require(transcript.events.first?.data)
             #expect(data.contains("Египет"))
+        }
+    }
+
+    @Test func aPlanNamingAnotherClaimOnTheRightChannelIsRefused() async throws {
+        try await withTestApplication {
+            $0.planner = .none
+        } _: { app in
+            let cookie = try await app.login()
+            let mine = try await app.submitNewClaim(cookie: cookie)
+            let other = try await app.submitNewClaim(cookie: cookie)
+            let stream = try await app.openStream(mine.streamURL, cookie: cookie)
+            #expect(await app.waitForStreams(1))
+            // Right token and submission, but the other claim's id (a workflow mixing up its inputs).
+            var mixed = try await app.plan(claimID: mine.claimID, submissionID: mine.submissionID)
+            mixed.claimID = other.claimID
+            try await app.publish(token: mine.sessionToken, payload: mixed.jsonText())
+            let transcript = try await stream.collect(timeout: .seconds(5))
+            #expect(transcript.events.map(\.event) == ["claim_plan_error"])
+            let stored = try await app.application.store.planRecord(
+                sessionToken: mine.sessionToken, submissionID: mine.submissionID)
+            guard case .failed? = stored?.outcome else {
+                Issue.record("the refused plan was stored as \(String(describing: stored))")
+                return
+            }
+            #expect(try await app.application.store.claim(id: mine.claimID)?.wizardPlan == nil)
         }
     }
 

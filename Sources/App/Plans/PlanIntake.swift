@@ -147,7 +147,7 @@ struct PlanIntake: Sendable {
             case .plan(let plan):
                 let record = PlanRecord(
                     sessionToken: token, submissionID: plan.submissionID, outcome: .ready(planJSON: plan.jsonText()),
-                    receivedAt: now)
+                    receivedAt: now, claimID: plan.claimID)
                 return (record, nil)
             case .workflowError(let submissionID, let text):
                 logger.warning("workflow reported an error", metadata: ["submission_id": submissionID, "error": text])
@@ -200,6 +200,17 @@ struct PlanIntake: Sendable {
             logger.warning(
                 "plan for an unknown session token dropped", metadata: ["submission_id": record.submissionID])
             return .unknownToken
+        case .claimMismatch:
+            // A plan for another claim on this token's channel (a workflow mixing up its inputs): the person
+            // waiting is told it failed rather than shown someone else's plan.
+            logger.warning(
+                "plan names another claim than its token's: refused", metadata: ["submission_id": record.submissionID])
+            let failure = PlanRecord(
+                sessionToken: token, submissionID: record.submissionID,
+                outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
+                receivedAt: record.receivedAt)
+            _ = try await finish(failure, try await store.storePlanRecord(failure))
+            return .invalid(code: "claim_mismatch", message: "`claim_id` is not the claim of the channel's token")
         }
     }
 }

@@ -111,12 +111,18 @@ public struct PlanRecord: Sendable, Equatable {
     public var submissionID: String
     public var outcome: Outcome
     public var receivedAt: Date
+    /// The claim id the plan names; the store refuses the record (``PlanStoreResult/claimMismatch``) when the
+    /// token belongs to another claim. Nil: not checked (failures name no claim).
+    public var claimID: String?
 
-    public init(sessionToken: String, submissionID: String, outcome: Outcome, receivedAt: Date) {
+    public init(
+        sessionToken: String, submissionID: String, outcome: Outcome, receivedAt: Date, claimID: String? = nil
+    ) {
         self.sessionToken = sessionToken
         self.submissionID = submissionID
         self.outcome = outcome
         self.receivedAt = receivedAt
+        self.claimID = claimID
     }
 }
 
@@ -128,4 +134,6 @@ public enum PlanStoreResult: Sendable, Equatable {
     case duplicate
     /// No claim has this session token.
     case unknownToken
+    /// The token's claim is not the one the record names: nothing stored.
+    case claimMismatch
 }
