@@ -72,6 +72,10 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
         return current
     }
 
+    public func uncountRateEvent(bucket: String) async throws {
+        if let current = rateBuckets[bucket], current.count > 0 { rateBuckets[bucket]?.count = current.count - 1 }
+    }
+
     /// Deletes the phone's code if it still has `codeHash`; true when this call deleted it.
     public func consumeLoginCode(phone: String, codeHash: String) async throws -> Bool {
         guard loginCodes[phone]?.codeHash == codeHash else { return false }

@@ -174,6 +174,14 @@ extension PostgresStore {
         }
     }
 
+    public func uncountRateEvent(bucket: String) async throws {
+        try await withConnection("uncount rate event") { connection in
+            _ = try connection.execute(
+                "UPDATE clpr_rate_limits SET count = count - 1 WHERE bucket = $1 AND count > 0", [.text(bucket)],
+                operation: "uncount rate event")
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

@@ -165,6 +165,14 @@ extension SQLiteStore {
         }
     }
 
+    public func uncountRateEvent(bucket: String) async throws {
+        try await perform("uncount rate event") { connection in
+            _ = try connection.execute(
+                "UPDATE clpr_rate_limits SET count = count - 1 WHERE bucket = ? AND count > 0", [.text(bucket)],
+                operation: "uncount rate event")
+        }
+    }
+
     // MARK: Sessions
 
     /// Stores a new session.

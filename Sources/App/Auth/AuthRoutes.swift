@@ -73,8 +73,10 @@ struct AuthRoutes: Sendable {
         do {
             try await codeSender.send(code: code, to: phone)
         } catch {
-            // Not sent: forget the code so the cooldown does not block the next try.
+            // Not sent: forget the code so the cooldown does not block the next try, and give the number back the
+            // request (a gateway outage must not lock the person out for the hour; the client address stays counted).
             _ = try? await store.consumeLoginCode(phone: phone.e164, codeHash: codeHash)
+            try? await store.uncountRateEvent(bucket: Self.phoneBucket(phone))
             logger.error("login code not sent", metadata: ["phone": phone.masked, "error": "\(error)"])
             throw APIError(
                 503, "code_not_sent", "Не удалось отправить код. Попробуйте ещё раз через минуту",
@@ -146,11 +148,12 @@ struct AuthRoutes: Sendable {
         return response
     }
 
+    static func phoneBucket(_ phone: PhoneNumber) -> String { "login-code:phone:" + phone.e164 }
+
     /// Counts this code request against the number's and the client address's windows (in the store, so every
     /// instance shares them); the seconds until the fuller exhausted window ends, or nil when both allow it.
     func rateLimitWait(phone: PhoneNumber, address: String, now: Date) async throws -> Int? {
-        let perPhone = try await store.countRateEvent(
-            bucket: "login-code:phone:" + phone.e164, window: limits.window, now: now)
+        let perPhone = try await store.countRateEvent(bucket: Self.phoneBucket(phone), window: limits.window, now: now)
         let perAddress = try await store.countRateEvent(
             bucket: "login-code:address:" + address, window: limits.window, now: now)
         var wait: Double = 0

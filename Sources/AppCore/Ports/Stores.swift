@@ -71,6 +71,8 @@ public protocol IdentityStore: Sendable {
     /// one atomic statement, so every instance shares the count.
     /// - Returns: the events counted in the current window, this one included, and when the window started.
     func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount
+    /// Takes back one event of `bucket` (one that turned out not to count, such as a code that was never sent).
+    func uncountRateEvent(bucket: String) async throws
 
     func createSession(_ session: Session) async throws
     func session(tokenHash: String) async throws -> Session?
