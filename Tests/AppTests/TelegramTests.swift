@@ -133,6 +133,21 @@ import Testing
         }
     }
 
+    @Test func unreadableUpdatesAreAcknowledgedSoTelegramDoesNotResendThem() async throws {
+        try await withTelegram { app, botAPI in
+            for update in [
+                "{}", "not json", #"{"update_id":"x"}"#,
+                #"{"update_id":7,"message":{"message_id":1,"chat":{"id":1},"contact":{"phone_number":"+79161234567","user_id":"1"}}}"#,
+            ] {
+                let response = try await app.telegramUpdate(update)
+                #expect(response.status == 200, "\(update)")
+                #expect(response.json?["outcome"]?.string == "ignored")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(botAPI.requests.isEmpty)
+        }
+    }
+
     @Test func startAnswersWithTheMiniAppButtonAndAContactRequest() async throws {
         try await withTelegram { app, botAPI in
             let response = try await app.telegramUpdate(TestApplication.update(from: 500_011, text: "/start"))

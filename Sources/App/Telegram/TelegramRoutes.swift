@@ -88,7 +88,12 @@ struct TelegramRoutes: Sendable {
             logger.notice("telegram webhook refused: wrong secret")
             throw APIError(401, "unauthenticated", "Неверный секрет вебхука")
         }
-        let update = try JSONBody.decode(Update.self, from: request)
+        // An update this bot cannot read (another update type, a field of an unexpected type) is acknowledged
+        // and dropped: Telegram would re-deliver anything but a 2xx, again and again.
+        guard let update = try? JSONBody.decode(Update.self, from: request) else {
+            logger.notice("telegram update not readable: ignored", metadata: ["bytes": String(request.body.count)])
+            return Self.ok("ignored")
+        }
         guard let message = update.message else { return Self.ok("ignored") }
         if let contact = message.contact {
             return try await sharedContact(contact, in: message, update: update.update_id, botToken: telegram.botToken)
