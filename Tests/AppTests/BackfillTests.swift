@@ -170,7 +170,7 @@ struct LegacyBackfillTests {
                     ])
                 let other = try await app.json(
                     "GET", "/api/v1/claims/00000000-0000-4000-8000-00000000000a", cookie: cookieB)
-                #expect(other.status == 403)
+                #expect(other.status == 404)
             }
         }
     }

@@ -219,8 +219,9 @@ import Testing
                 ),
             ]
             for response in responses {
-                #expect(response.status == 403)
-                #expect(response.errorCode == "forbidden")
+                // The same answer as for an id that does not exist: nothing is revealed.
+                #expect(response.status == 404)
+                #expect(response.errorCode == "claim_not_found")
                 #expect(!response.text.contains(submission.sessionToken))
             }
             // Nothing changed for the owner.

@@ -80,8 +80,8 @@ import Testing
             let draftToken = try #require(draft["session_token"]?.string)
 
             let foreign = try await app.openStream(submission.streamURL, cookie: stranger)
-            #expect(foreign.head.status == 403)
-            #expect(foreign.head.errorCode == "forbidden")
+            #expect(foreign.head.status == 404)
+            #expect(foreign.head.errorCode == "stream_not_found")
             #expect(!foreign.head.text.contains("claim_plan"))
 
             let unknown = try await app.openStream(

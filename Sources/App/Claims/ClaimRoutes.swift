@@ -53,12 +53,12 @@ struct ClaimRoutes: Sendable {
     }
 
     /// The claim if it exists and belongs to the session's person.
-    /// - Throws: 404 for unknown or malformed ids, 403 for someone else's claim.
+    /// - Throws: 404 for unknown or malformed ids and for someone else's claim alike, so an id reveals nothing.
     func ownedClaim(_ id: String?, session: Session) async throws -> Claim {
         guard let id = id.flatMap(Self.canonicalID), let claim = try await store.claim(id: id) else {
             throw APIError.claimNotFound
         }
-        guard claim.unifiedID == session.unifiedID else { throw APIError.forbidden }
+        guard claim.unifiedID == session.unifiedID else { throw APIError.claimNotFound }
         return claim
     }
 

@@ -37,7 +37,6 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     var description: String { "APIError(\(status), \(code))" }
 
     static let unauthenticated = APIError(401, "unauthenticated", "Войдите, чтобы продолжить")
-    static let forbidden = APIError(403, "forbidden", "Эта заявка принадлежит другому пользователю")
     static let claimNotFound = APIError(404, "claim_not_found", "Заявка не найдена")
     static func unavailable(_ retryAfter: Int = 5) -> APIError {
         APIError(

@@ -30,10 +30,12 @@ struct PlanStreamRoutes: Sendable {
         guard hub.count < maxStreams else { throw Self.tooManyStreams }
         let session = try await authenticator.require(request)
         let token = request.parameters["session_token"] ?? ""
-        guard Self.isWellFormedToken(token), let claim = try await store.claim(sessionToken: token) else {
+        // Someone else's token gets the same 404 as an unknown one: a token reveals nothing.
+        guard Self.isWellFormedToken(token), let claim = try await store.claim(sessionToken: token),
+            claim.unifiedID == session.unifiedID
+        else {
             throw APIError(404, "stream_not_found", "Заявка не найдена")
         }
-        guard claim.unifiedID == session.unifiedID else { throw APIError.forbidden }
         if let expiresAt = claim.expiresAt, expiresAt <= Date() {
             throw APIError(410, "expired", "Срок действия черновика истёк")
         }
