@@ -46,6 +46,13 @@ enum Command {
         let configuration: Application.Configuration
         do {
             configuration = try Environment.configuration(from: Environment.current())
+            if ["serve", "migrate", "bench-seed", "backfill-unified-id", "outbox"].contains(command),
+                case .sqlite = configuration.database
+            {
+                try Environment.checkDirectories(of: configuration, serving: command == "serve")
+            } else if command == "serve" {
+                try Environment.checkDirectories(of: configuration, serving: true)
+            }
         } catch {
             printError("clpr: \(error)")
             return 2

@@ -1,4 +1,5 @@
 import App
+import Foundation
 import Logging
 
 #if canImport(Glibc)
@@ -65,6 +66,35 @@ enum Environment {
           CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
           CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
         """
+
+    /// What `serve` needs of the file system, checked before anything starts so a mistake is one line naming the
+    /// variable: the data directory exists (it is created) and is writable, the web folder exists.
+    static func checkDirectories(of configuration: Application.Configuration, serving: Bool) throws {
+        let data = configuration.dataDirectory
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            } catch {
+                throw InvalidValue(
+                    variable: "CLPR_DATA_DIR", value: data, expected: "a directory that can be created (\(errnoText()))"
+                )
+            }
+        } else if !isDirectory.boolValue {
+            throw InvalidValue(variable: "CLPR_DATA_DIR", value: data, expected: "a directory, not a file")
+        }
+        guard access(data, W_OK) == 0 else {
+            throw InvalidValue(variable: "CLPR_DATA_DIR", value: data, expected: "a writable directory")
+        }
+        guard serving else { return }
+        let web = configuration.webDirectory
+        guard FileManager.default.fileExists(atPath: web, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw InvalidValue(
+                variable: "CLPR_WEB_DIR", value: web, expected: "the folder of the browser app (the repository's web/)")
+        }
+    }
+
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
 
     static func current() -> [String: String] {
         var result: [String: String] = [:]
