@@ -289,9 +289,25 @@ final class ServerCore: Sendable {
             "duration_ms": Self.milliseconds(fromMicroseconds: Int(micros)),
             "request.id": request.id,
         ]
-        if let route { metadata["route"] = route } else { metadata["path"] = request.path }
+        if let route { metadata["route"] = route } else { metadata["path"] = Self.loggablePath(request.path) }
         if let note { metadata["note"] = note }
         logger.info("request", metadata: metadata)
+    }
+
+    /// A path that matched no route, as logged: segments that look like tokens or ids (16 or more letters, digits,
+    /// `-` or `_`) become `*`, and the whole is cut at 200 characters, so a mistyped URL never puts a session
+    /// token in the log.
+    static func loggablePath(_ path: String) -> String {
+        let masked = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
+            let looksLikeToken =
+                segment.utf8.count >= 16
+                && segment.utf8.allSatisfy { byte in
+                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                }
+            return looksLikeToken ? "*" : segment
+        }.joined(separator: "/")
+        return masked.count > 200 ? String(masked.prefix(200)) + "…" : masked
     }
 
     static func milliseconds(fromMicroseconds micros: Int) -> String {
