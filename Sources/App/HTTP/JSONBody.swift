@@ -50,14 +50,23 @@ enum JSONBody {
 /// JSON responses.
 enum JSONResponse {
     static func make(status: Int = 200, _ value: JSONValue) -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
-        return HTTPResponse(
+        HTTPResponse(
             status: status,
             headers: ["Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"],
-            body: .bytes(body))
+            body: .bytes(CompactJSON.bytes(value)))
     }
+}
+
+/// Compact JSON with sorted keys and unescaped slashes: responses, and outgoing bodies (stable, so the same
+/// submission always signs the same bytes).
+enum CompactJSON {
+    static func bytes(_ value: JSONValue) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
+    }
+
+    static func encode(_ value: JSONValue) -> String { String(decoding: bytes(value), as: UTF8.self) }
 }
 
 extension JSONValue {

@@ -48,12 +48,3 @@ struct N8NPlanner: Planner {
         return CompactJSON.encode(.object(object))
     }
 }
-
-/// Compact JSON text with sorted keys (stable bodies: the same submission always signs the same bytes).
-enum CompactJSON {
-    static func encode(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-}

@@ -19,11 +19,12 @@ struct WebhookCodeSender: CodeSender {
     }
 
     func send(code: String, to phone: PhoneNumber) async throws {
-        let body = JSONValue.object([
-            "phone": .string(phone.e164), "code": .string(code),
-            "text": .string("Код для входа в clpr: \(code). Никому его не сообщайте."),
-            "expires_in": .number(Double(lifetime.secondsRoundedUp)),
-        ]).jsonBytes
+        let body = CompactJSON.bytes(
+            .object([
+                "phone": .string(phone.e164), "code": .string(code),
+                "text": .string("Код для входа в clpr: \(code). Никому его не сообщайте."),
+                "expires_in": .number(Double(lifetime.secondsRoundedUp)),
+            ]))
         let headers =
             [("Content-Type", "application/json")]
             + WebhookSignature(secret: webhook.secret).headers(body: body)
