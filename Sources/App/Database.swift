@@ -36,13 +36,19 @@ enum Database: Sendable {
         }
     }
 
-    /// The key named `name` that every instance on this database shares (created by the first one to start).
+    /// The key named `name` that every instance on this database shares (created by the first one to start;
+    /// stored as hex).
     func serverKey(named name: String) throws -> [UInt8] {
-        let candidate = Crypto.randomBytes(32)
-        switch self {
-        case .sqlite(let store): return try store.serverKey(named: name, candidate: candidate)
-        case .postgres(let store): return try store.serverKey(named: name, candidate: candidate)
+        let candidate = Crypto.hex(Crypto.randomBytes(32))
+        let stored =
+            switch self {
+            case .sqlite(let store): try store.serverKey(named: name, candidate: candidate)
+            case .postgres(let store): try store.serverKey(named: name, candidate: candidate)
+            }
+        guard let key = Crypto.fromHex(stored), key.count >= 32 else {
+            throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
         }
+        return key
     }
 
     /// The store behind every port.

@@ -1,6 +1,5 @@
 import AppCore
 import FoundationEssentials
-import StoreCodec
 
 /// The production store: ``IdentityStore`` and ``ClaimStore`` on PostgreSQL (libpq), on the seed's `clpr_*`
 /// tables plus clpr's own; it also runs on a database the original system already filled (see ``migrate()``).
@@ -52,17 +51,17 @@ public final class PostgresStore: IdentityStore, ClaimStore {
     }
 
     /// The key stored under `name`, storing `candidate` first if there is none (the first instance to ask wins;
-    /// every later one, on any server, reads the same key). Hex text in `clpr_server_keys`.
-    public func serverKey(named name: String, candidate: [UInt8]) throws -> [UInt8] {
+    /// every later one, on any server, reads the same key), as stored in `clpr_server_keys`.
+    public func serverKey(named name: String, candidate: String) throws -> String {
         let connection = try PostgresConnection(configuration: configuration)
         defer { connection.close() }
         _ = try connection.execute(
             "INSERT INTO clpr_server_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            [.text(name), .text(ServerKeyText.encode(candidate))], operation: "server key")
+            [.text(name), .text(candidate)], operation: "server key")
         let text = try connection.queryFirst(
             "SELECT key FROM clpr_server_keys WHERE name = $1", [.text(name)], operation: "server key"
         ) { row in row.text(0) }
-        guard let text, let key = text.flatMap(ServerKeyText.decode) else {
+        guard let key = text ?? nil else {
             throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
         }
         return key

@@ -1,7 +1,6 @@
 import AppCore
 import Dispatch
 import Foundation
-import StoreCodec
 import Synchronization
 
 /// The embedded default store: ``IdentityStore`` and ``ClaimStore`` on one SQLite database file, using the seed's
@@ -161,8 +160,8 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     }
 
     /// The key stored under `name`, storing `candidate` first if there is none (the first instance to ask wins;
-    /// every later one reads the same key). Hex text in `clpr_server_keys`.
-    public func serverKey(named name: String, candidate: [UInt8]) throws -> [UInt8] {
+    /// every later one reads the same key), as stored in `clpr_server_keys`.
+    public func serverKey(named name: String, candidate: String) throws -> String {
         try queue.sync {
             try connection.withLock { connection in
                 guard let connection else {
@@ -170,11 +169,11 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
                 }
                 try connection.execute(
                     "INSERT INTO clpr_server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                    [.text(name), .text(ServerKeyText.encode(candidate))], operation: "server key")
+                    [.text(name), .text(candidate)], operation: "server key")
                 let text = try connection.queryFirst(
                     "SELECT key FROM clpr_server_keys WHERE name = ?", [.text(name)], operation: "server key"
                 ) { row in row.text(0) }
-                guard let text, let key = text.flatMap(ServerKeyText.decode) else {
+                guard let key = text ?? nil else {
                     throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
                 }
                 return key

@@ -42,9 +42,9 @@ struct SharedLoginKeyTests {
             let store = try await database.openStore(poolSize: 1)
             defer { store.close() }
             try store.migrate()
-            let first = try store.serverKey(named: "test", candidate: Array(repeating: 1, count: 32))
-            let second = try store.serverKey(named: "test", candidate: Array(repeating: 2, count: 32))
-            #expect(first == Array(repeating: 1, count: 32))
+            let first = try store.serverKey(named: "test", candidate: String(repeating: "01", count: 32))
+            let second = try store.serverKey(named: "test", candidate: String(repeating: "02", count: 32))
+            #expect(first == String(repeating: "01", count: 32))
             #expect(second == first)
         }
     }
