@@ -28,14 +28,14 @@ package struct ClaimPayload {
         set(object, "phone", claim.phone.map(string) ?? json_null())
         set(object, "claim_id", string(claim.id))
         if let plan = claim.wizardPlan {
-            set(object, "wizard_plan", try embedded(plan, JSON_OBJECT, key: "wizard_plan"))
+            set(object, "wizard_plan", try embedded(plan, .object, key: "wizard_plan"))
         } else {
             set(object, "wizard_plan", json_null())
         }
         let answers = json_object()!
         for (key, value) in claim.answers { set(answers, key, string(value)) }
         set(object, "answers", answers)
-        set(object, "documents_meta", try embedded(claim.documentsMeta, JSON_ARRAY, key: "documents_meta"))
+        set(object, "documents_meta", try embedded(claim.documentsMeta, .array, key: "documents_meta"))
         let history = json_array()!
         for change in claim.statusHistory {
             let entry = json_object()!
@@ -69,13 +69,13 @@ package struct ClaimPayload {
             StoreError(.corrupt, operation: operation, detail: "payload.\(what)")
         }
         func member(_ key: String) -> Value? {
-            guard let value = json_object_get(object, key), !isType(value, JSON_NULL) else { return nil }
+            guard let value = json_object_get(object, key), !isType(value, .null) else { return nil }
             return value
         }
 
         var answers: [String: String] = [:]
         if let raw = member("answers") {
-            guard isType(raw, JSON_OBJECT) else { throw corrupt("answers is not an object") }
+            guard isType(raw, .object) else { throw corrupt("answers is not an object") }
             var iterator = json_object_iter(raw)
             while let item = iterator {
                 let key = String(cString: json_object_iter_key(item))
@@ -88,7 +88,7 @@ package struct ClaimPayload {
 
         var wizardPlan: String?
         if let raw = member("wizard_plan") {
-            guard isType(raw, JSON_OBJECT) else { throw corrupt("wizard_plan is not an object") }
+            guard isType(raw, .object) else { throw corrupt("wizard_plan is not an object") }
             wizardPlan = try serialize(raw, operation: operation)
         }
 
@@ -97,9 +97,9 @@ package struct ClaimPayload {
 
         var statusHistory: [StatusChange] = []
         if let raw = member("status_history") {
-            guard isType(raw, JSON_ARRAY) else { throw corrupt("status_history is not an array") }
+            guard isType(raw, .array) else { throw corrupt("status_history is not an array") }
             for index in 0..<json_array_size(raw) {
-                guard let entry = json_array_get(raw, index), isType(entry, JSON_OBJECT),
+                guard let entry = json_array_get(raw, index), isType(entry, .object),
                     let status = json_object_get(entry, "status").flatMap(stringValue),
                     let atText = json_object_get(entry, "at").flatMap(stringValue),
                     let at = StoreTimestamp.parse(atText, allowingOffset: allowingOffset)
@@ -115,21 +115,13 @@ package struct ClaimPayload {
 
     // MARK: - JSON helpers
 
-    typealias Value = UnsafeMutablePointer<json_t>
+    typealias Value = Jansson.Value
 
-    private static func isType(_ value: Value, _ type: json_type) -> Bool {
-        cjansson_type(value) == Int32(bitPattern: type.rawValue)
-    }
+    private static func isType(_ value: Value, _ kind: Jansson.Kind) -> Bool { Jansson.kind(value) == kind }
 
     private static func load(_ text: String) -> Value? {
-        var error = json_error_t()
         var text = text
-        return text.withUTF8 { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                guard let base = chars.baseAddress else { return nil }
-                return json_loadb(base, chars.count, Int(JSON_DECODE_ANY | JSON_ALLOW_NUL), &error)
-            }
-        }
+        return text.withUTF8 { Jansson.load($0, flags: JSON_DECODE_ANY | JSON_ALLOW_NUL) }
     }
 
     /// A new reference to the object in `text`; the caller releases it.
@@ -137,7 +129,7 @@ package struct ClaimPayload {
         guard let value = load(text) else {
             throw StoreError(.corrupt, operation: operation, detail: "payload is not a JSON object")
         }
-        guard isType(value, JSON_OBJECT) else {
+        guard isType(value, .object) else {
             json_decref(value)
             throw StoreError(.corrupt, operation: operation, detail: "payload is not a JSON object")
         }
@@ -145,11 +137,11 @@ package struct ClaimPayload {
     }
 
     /// The value in `text` (of `type`) to embed; a new reference.
-    private static func embedded(_ text: String, _ type: json_type, key: String) throws -> Value {
+    private static func embedded(_ text: String, _ type: Jansson.Kind, key: String) throws -> Value {
         guard let value = load(text), isType(value, type) else {
             throw StoreError(
                 .internalFailure, operation: "encode claim payload",
-                detail: "\(key) is not a JSON \(type == JSON_OBJECT ? "object" : "array")")
+                detail: "\(key) is not a JSON \(type == .object ? "object" : "array")")
         }
         return value
     }
@@ -162,11 +154,7 @@ package struct ClaimPayload {
 
     private static func string(_ text: String) -> Value { json_stringn(text, text.utf8.count)! }
 
-    private static func stringValue(_ value: Value) -> String? {
-        guard isType(value, JSON_STRING), let bytes = json_string_value(value) else { return nil }
-        return String(
-            decoding: UnsafeRawBufferPointer(start: bytes, count: json_string_length(value)), as: UTF8.self)
-    }
+    private static func stringValue(_ value: Value) -> String? { Jansson.string(value) }
 
     /// Canonical text: sorted keys (by bytes), no whitespace, UTF-8 as is, `/` not escaped.
     private static func serialize(_ value: Value, operation: String) throws -> String {

@@ -4,39 +4,34 @@ import CJansson
 /// of the wrong type the way `JSONDecoder` would (`fields[0].label`). Every plan message of every instance goes
 /// through here; `JSONDecoder` took about a sixth of the server's CPU per delivered plan, jansson a fraction.
 enum PlanPayloadReader {
-    typealias Value = UnsafeMutablePointer<json_t>
+    typealias Value = Jansson.Value
 
     static func read(_ payload: [UInt8]) throws(PlanValidationError) -> PlanDelivery {
-        var error = json_error_t()
         // Duplicate keys are refused: which one would count is a guess, and a guess is not validation.
-        let parsed: Value? = payload.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                guard let base = chars.baseAddress else { return nil }
-                return json_loadb(base, chars.count, Int(JSON_REJECT_DUPLICATES), &error)
-            }
-        }
+        let parsed = payload.withUnsafeBufferPointer { Jansson.load($0, flags: JSON_REJECT_DUPLICATES) }
         guard let root = parsed else {
             throw PlanValidationError(code: "invalid_json", message: "plan payload is not valid JSON")
         }
         defer { json_decref(root) }
-        guard kind(root) == .object else {
+        guard Jansson.kind(root) == .object else {
             throw PlanValidationError(code: "invalid_json", message: "plan payload is not a JSON object")
         }
-        guard let eventValue = json_object_get(root, "event"), let event = string(eventValue) else {
+        guard let eventValue = json_object_get(root, "event"), let event = Jansson.string(eventValue) else {
             return .plan(try plan(root, path: ""))
         }
-        guard let data = json_object_get(root, "data"), kind(data) == .object else {
+        guard let data = json_object_get(root, "data"), Jansson.kind(data) == .object else {
             throw PlanValidationError(code: "missing_field", message: "envelope without an object in `data`")
         }
         switch event {
         case "claim_plan_ready":
             return .plan(try plan(data, path: ""))
         case "claim_plan_error":
-            guard let submissionID = json_object_get(data, "submission_id").flatMap(string), !submissionID.isEmpty
+            guard let submissionID = json_object_get(data, "submission_id").flatMap(Jansson.string),
+                !submissionID.isEmpty
             else {
                 throw PlanValidationError(code: "missing_field", message: "`data.submission_id` is required")
             }
-            let message = json_object_get(data, "message").flatMap(string).map { String($0.prefix(500)) }
+            let message = json_object_get(data, "message").flatMap(Jansson.string).map { String($0.prefix(500)) }
             return .workflowError(submissionID: submissionID, message: message ?? "workflow reported an error")
         default:
             throw PlanValidationError(code: "invalid_field", message: "unknown event `\(event.prefix(40))`")
@@ -47,7 +42,7 @@ enum PlanPayloadReader {
 
     private static func plan(_ object: Value, path: String) throws(PlanValidationError) -> ClaimPlan {
         // Named in failures from here on, so the waiting person's stream learns of the failure.
-        let submissionID = json_object_get(object, "submission_id").flatMap(string)
+        let submissionID = json_object_get(object, "submission_id").flatMap(Jansson.string)
         let fields = Fields(object: object, path: path, submissionID: submissionID)
         // The order `JSONDecoder` checked them in, so the first problem named stays the same.
         let version = try fields.int("version")
@@ -69,7 +64,7 @@ enum PlanPayloadReader {
                 required: try document.bool("required"), hint: try document.optionalString("hint"))
         }
         let nextSteps = try fields.array("next_steps") { item, path throws(PlanValidationError) in
-            guard let text = string(item) else { throw fields.failure(at: path, found: item) }
+            guard let text = Jansson.string(item) else { throw fields.failure(at: path, found: item) }
             return text
         }
         return ClaimPlan(
@@ -86,7 +81,7 @@ enum PlanPayloadReader {
         let submissionID: String?
 
         func failure(at path: String, found value: Value?) -> PlanValidationError {
-            switch value.map(kind) {
+            switch value.map(Jansson.kind) {
             case nil:
                 PlanValidationError(code: "missing_field", message: "`\(path)` is required", submissionID: submissionID)
             case .null?:
@@ -100,32 +95,32 @@ enum PlanPayloadReader {
 
         private func member(_ key: String) throws(PlanValidationError) -> (Value?, String) {
             let memberPath = path.isEmpty ? key : path + "." + key
-            guard kind(object) == .object else { throw failure(at: path, found: object) }
+            guard Jansson.kind(object) == .object else { throw failure(at: path, found: object) }
             return (json_object_get(object, key), memberPath)
         }
 
         func string(_ key: String) throws(PlanValidationError) -> String {
             let (value, path) = try member(key)
-            guard let value, let text = PlanPayloadReader.string(value) else { throw failure(at: path, found: value) }
+            guard let value, let text = Jansson.string(value) else { throw failure(at: path, found: value) }
             return text
         }
 
         func optionalString(_ key: String) throws(PlanValidationError) -> String? {
             let (value, path) = try member(key)
-            guard let value, kind(value) != .null else { return nil }
-            guard let text = PlanPayloadReader.string(value) else { throw failure(at: path, found: value) }
+            guard let value, Jansson.kind(value) != .null else { return nil }
+            guard let text = Jansson.string(value) else { throw failure(at: path, found: value) }
             return text
         }
 
         func int(_ key: String) throws(PlanValidationError) -> Int {
             let (value, path) = try member(key)
-            guard let value, kind(value) == .integer else { throw failure(at: path, found: value) }
+            guard let value, Jansson.kind(value) == .integer else { throw failure(at: path, found: value) }
             return Int(json_integer_value(value))
         }
 
         func bool(_ key: String) throws(PlanValidationError) -> Bool {
             let (value, path) = try member(key)
-            switch value.map(kind) {
+            switch value.map(Jansson.kind) {
             case .true?: return true
             case .false?: return false
             default: throw failure(at: path, found: value)
@@ -136,7 +131,7 @@ enum PlanPayloadReader {
             _ key: String, _ element: (Value, String) throws(PlanValidationError) -> Element
         ) throws(PlanValidationError) -> [Element] {
             let (value, path) = try member(key)
-            guard let value, kind(value) == .array else { throw failure(at: path, found: value) }
+            guard let value, Jansson.kind(value) == .array else { throw failure(at: path, found: value) }
             let count = json_array_size(value)
             var elements: [Element] = []
             elements.reserveCapacity(count)
@@ -149,27 +144,4 @@ enum PlanPayloadReader {
         }
     }
 
-    // MARK: - Values
-
-    enum Kind { case object, array, string, integer, real, `true`, `false`, null }
-
-    static func kind(_ value: Value) -> Kind {
-        switch UInt32(bitPattern: cjansson_type(value)) {
-        case JSON_OBJECT.rawValue: .object
-        case JSON_ARRAY.rawValue: .array
-        case JSON_STRING.rawValue: .string
-        case JSON_INTEGER.rawValue: .integer
-        case JSON_REAL.rawValue: .real
-        case JSON_TRUE.rawValue: .true
-        case JSON_FALSE.rawValue: .false
-        default: .null
-        }
-    }
-
-    /// The string's text (jansson has checked it is valid UTF-8), or nil if it is not a string.
-    static func string(_ value: Value) -> String? {
-        guard kind(value) == .string, let bytes = json_string_value(value) else { return nil }
-        return String(
-            decoding: UnsafeRawBufferPointer(start: bytes, count: json_string_length(value)), as: UTF8.self)
-    }
 }
