@@ -47,26 +47,54 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
 
     /// The configuration the store was opened with.
     public let configuration: Configuration
-    /// The queue every write runs on.
-    private let queue: DispatchQueue
-    /// The writer connection; nil once closed. Only touched on `queue`.
-    private let connection: Mutex<Connection?>
+    /// Every write runs on this connection and its queue.
+    private let writer: QueuedConnection
     /// Read-only lookups on hot paths (``performRead(_:_:)``); nil for an in-memory database, which has no
     /// second connection.
-    private let reader: SideConnection?
+    private let reader: QueuedConnection?
     /// Runs the WAL checkpoints; nil for an in-memory database.
-    private let checkpointer: SideConnection?
+    private let checkpointer: QueuedConnection?
     private let checkpointTimer: Mutex<(any DispatchSourceTimer)?>
 
-    /// A connection with its own serial queue.
-    final class SideConnection: Sendable {
+    /// A connection with its own serial queue: every `sqlite3_*` call on it runs there. Nil once closed.
+    final class QueuedConnection: Sendable {
         let queue: DispatchQueue
         let connection: Mutex<Connection?>
 
-        init(label: String, path: String, busyTimeout: Duration) throws {
+        init(label: String, path: String, busyTimeout: Duration, autoCheckpoint: Bool = true) throws {
             let queue = DispatchQueue(label: label)
             self.queue = queue
-            connection = Mutex(try queue.sync { try Connection(path: path, busyTimeout: busyTimeout) })
+            connection = Mutex(
+                try queue.sync {
+                    try Connection(path: path, busyTimeout: busyTimeout, autoCheckpoint: autoCheckpoint)
+                })
+        }
+
+        /// Runs `body` with the open connection, blocking the caller (start-up and maintenance only).
+        func sync<T>(_ operation: String, _ body: @Sendable (Connection) throws -> T) throws -> T {
+            try queue.sync { try withOpenConnection(operation, body) }
+        }
+
+        /// Runs `body` with the open connection on the queue and resumes with its result or error (unchanged).
+        func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Connection) throws -> T)
+            async throws -> T
+        {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try self.withOpenConnection(operation, body) })
+                }
+            }
+        }
+
+        /// On the queue only.
+        private func withOpenConnection<T>(_ operation: String, _ body: @Sendable (Connection) throws -> T) throws -> T
+        {
+            try connection.withLock { connection in
+                guard let connection else {
+                    throw StoreError(.unavailable, operation: operation, detail: "store is closed")
+                }
+                return try body(connection)
+            }
         }
 
         func close() {
@@ -87,7 +115,6 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     /// - Throws: ``StoreError/Code/unavailable`` if the file or its directory cannot be opened or created.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
-        let queue = DispatchQueue(label: "clpr.sqlite-store")
         let path: String
         switch configuration.location {
         case .memory:
@@ -103,28 +130,33 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
             }
         }
         let isFile = if case .file = configuration.location { true } else { false }
-        let connection = try queue.sync {
-            try Connection(path: path, busyTimeout: configuration.busyTimeout, autoCheckpoint: !isFile)
-        }
-        self.queue = queue
+        writer = try QueuedConnection(
+            label: "clpr.sqlite-store", path: path, busyTimeout: configuration.busyTimeout, autoCheckpoint: !isFile)
         guard isFile else {
-            self.connection = Mutex(connection)
             reader = nil
             checkpointer = nil
             checkpointTimer = Mutex(nil)
             return
         }
-        let checkpointer: SideConnection
+        // Nothing is left open when a later connection fails.
+        let reader: QueuedConnection
+        let checkpointer: QueuedConnection
         do {
-            reader = try SideConnection(
+            reader = try QueuedConnection(
                 label: "clpr.sqlite-store.reader", path: path, busyTimeout: configuration.busyTimeout)
-            checkpointer = try SideConnection(
-                label: "clpr.sqlite-store.checkpoint", path: path, busyTimeout: configuration.busyTimeout)
         } catch {
-            queue.sync { connection.close() }
+            writer.close()
             throw error
         }
-        self.connection = Mutex(connection)
+        do {
+            checkpointer = try QueuedConnection(
+                label: "clpr.sqlite-store.checkpoint", path: path, busyTimeout: configuration.busyTimeout)
+        } catch {
+            reader.close()
+            writer.close()
+            throw error
+        }
+        self.reader = reader
         self.checkpointer = checkpointer
         let timer = DispatchSource.makeTimerSource(queue: checkpointer.queue)
         timer.schedule(deadline: .now() + Self.checkpointInterval, repeating: Self.checkpointInterval)
@@ -139,7 +171,7 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     }
 
     deinit {
-        connection.withLock { connection in
+        writer.connection.withLock { connection in
             assert(connection == nil, "SQLiteStore deinitialized without close()")
             connection?.close()
         }
@@ -149,35 +181,23 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     /// together with its record. Running it again is a no-op.
     /// - Throws: ``StoreError`` if a migration fails (that migration is rolled back).
     public func migrate() throws {
-        try queue.sync {
-            try connection.withLock { connection in
-                guard let connection else {
-                    throw StoreError(.unavailable, operation: "migrate", detail: "store is closed")
-                }
-                try Self.migrate(connection)
-            }
-        }
+        try writer.sync("migrate", Self.migrate)
     }
 
     /// The key stored under `name`, storing `candidate` first if there is none (the first instance to ask wins;
     /// every later one reads the same key), as stored in `clpr_server_keys`.
     public func serverKey(named name: String, candidate: String) throws -> String {
-        try queue.sync {
-            try connection.withLock { connection in
-                guard let connection else {
-                    throw StoreError(.unavailable, operation: "server key", detail: "store is closed")
-                }
-                try connection.execute(
-                    "INSERT INTO clpr_server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                    [.text(name), .text(candidate)], operation: "server key")
-                let text = try connection.queryFirst(
-                    "SELECT key FROM clpr_server_keys WHERE name = ?", [.text(name)], operation: "server key"
-                ) { row in row.text(0) }
-                guard let key = text ?? nil else {
-                    throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
-                }
-                return key
+        try writer.sync("server key") { connection in
+            try connection.execute(
+                "INSERT INTO clpr_server_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                [.text(name), .text(candidate)], operation: "server key")
+            let text = try connection.queryFirst(
+                "SELECT key FROM clpr_server_keys WHERE name = ?", [.text(name)], operation: "server key"
+            ) { row in row.text(0) }
+            guard let key = text ?? nil else {
+                throw StoreError(.corrupt, operation: "server key", detail: "clpr_server_keys.\(name)")
             }
+            return key
         }
     }
 
@@ -191,12 +211,7 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
         checkpointer?.close()
         reader?.close()
         // The writer closes last: SQLite checkpoints the WAL into the database when its last connection closes.
-        queue.sync {
-            connection.withLock { connection in
-                connection?.close()
-                connection = nil
-            }
-        }
+        writer.close()
     }
 
     private static func migrate(_ connection: Connection) throws {
@@ -223,24 +238,12 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
 
     // MARK: - Running on the queue
 
-    /// Runs `body` with the connection on the store's queue and resumes with its result or error (unchanged).
+    /// Runs `body` with the writer connection on its queue and resumes with its result or error (unchanged).
     @discardableResult
     func perform<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(
-                    with: Result {
-                        try self.connection.withLock { connection in
-                            guard let connection else {
-                                throw StoreError(.unavailable, operation: operation, detail: "store is closed")
-                            }
-                            return try body(connection)
-                        }
-                    })
-            }
-        }
+        try await writer.run(operation, body)
     }
 
     /// Runs a read-only `body` on the reader connection (the writer's, for an in-memory database). It sees every
@@ -248,20 +251,7 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     func performRead<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
-        guard let reader else { return try await perform(operation, body) }
-        return try await withCheckedThrowingContinuation { continuation in
-            reader.queue.async {
-                continuation.resume(
-                    with: Result {
-                        try reader.connection.withLock { connection in
-                            guard let connection else {
-                                throw StoreError(.unavailable, operation: operation, detail: "store is closed")
-                            }
-                            return try body(connection)
-                        }
-                    })
-            }
-        }
+        try await (reader ?? writer).run(operation, body)
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the store's queue; a throw rolls back and is rethrown
