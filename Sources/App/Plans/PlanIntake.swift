@@ -17,6 +17,10 @@ struct PlanIntake: Sendable {
     /// The most of an invalid payload kept as a dead letter.
     static let maxDeadLetterBytes = 64 * 1024
 
+    /// What the person is shown when the workflow's payload was not a usable plan.
+    static let invalidPlan = PlanRecord.Outcome.failed(
+        code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз.")
+
     /// The most messages stored in one transaction.
     static let maxBatch = 256
 
@@ -174,7 +178,7 @@ struct PlanIntake: Sendable {
             guard let submissionID else { return (nil, invalid) }
             let record = PlanRecord(
                 sessionToken: token, submissionID: submissionID,
-                outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
+                outcome: Self.invalidPlan,
                 receivedAt: now)
             return (record, invalid)
         }
@@ -207,7 +211,7 @@ struct PlanIntake: Sendable {
                 "plan names another claim than its token's: refused", metadata: ["submission_id": record.submissionID])
             let failure = PlanRecord(
                 sessionToken: token, submissionID: record.submissionID,
-                outcome: .failed(code: "invalid_plan", message: "Заявку не удалось подготовить. Попробуйте ещё раз."),
+                outcome: Self.invalidPlan,
                 receivedAt: record.receivedAt)
             _ = try await finish(failure, try await store.storePlanRecord(failure))
             return .invalid(code: "claim_mismatch", message: "`claim_id` is not the claim of the channel's token")
