@@ -46,12 +46,11 @@ enum Command {
         let configuration: Application.Configuration
         do {
             configuration = try Environment.configuration(from: Environment.current())
-            if ["serve", "migrate", "bench-seed", "backfill-unified-id", "outbox"].contains(command),
-                case .sqlite = configuration.database
-            {
+            // `serve` needs both directories; the other commands the data directory only when it holds the database.
+            let usesSQLiteFile = if case .sqlite = configuration.database { true } else { false }
+            let opensStore = ["migrate", "bench-seed", "backfill-unified-id", "outbox"].contains(command)
+            if command == "serve" || (opensStore && usesSQLiteFile) {
                 try Environment.checkDirectories(of: configuration, serving: command == "serve")
-            } else if command == "serve" {
-                try Environment.checkDirectories(of: configuration, serving: true)
             }
         } catch {
             printError("clpr: \(error)")
