@@ -18,6 +18,13 @@ struct ServerProcessTests {
     ) async throws -> [String: (claimID: String, submissionID: String)] {
         let store = try SQLiteStore(configuration: .init(location: .file(path: dataDirectory + "/clpr.sqlite3")))
         defer { store.close() }
+        return try await claims(seeded, in: store)
+    }
+
+    /// `(token, claim id, submission id)` of every seeded claim, read from `store`.
+    static func claims(
+        _ seeded: [(token: String, cookie: String)], in store: any ClaimStore
+    ) async throws -> [String: (claimID: String, submissionID: String)] {
         var result: [String: (claimID: String, submissionID: String)] = [:]
         for (token, _) in seeded {
             let claim = try #require(try await store.claim(sessionToken: token))
@@ -37,11 +44,7 @@ struct ServerProcessTests {
                 count: 20, in: try ServerProcess.makeDataDirectory(), environment: shared)
             let store = try await database.openStore(poolSize: 1)
             defer { store.close() }
-            var ids: [String: (claimID: String, submissionID: String)] = [:]
-            for (token, _) in seeded {
-                let claim = try #require(try await store.claim(sessionToken: token))
-                ids[token] = (claim.id, try #require(claim.submissionID))
-            }
+            let ids = try await Self.claims(seeded, in: store)
             let environment = shared.merging([
                 "CLPR_REDIS_URL": redisURL, "CLPR_PLANNER": "none", "CLPR_PLAN_TIMEOUT_S": "600",
             ]) { _, new in new }
