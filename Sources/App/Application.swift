@@ -80,6 +80,8 @@ public final class Application: Sendable {
             bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"),
             outcomes: PlanIntake.outcomesCounter(in: metrics))
         Self.registerMetrics(in: metrics, hub: hub, dispatcher: dispatcher, planBus: planBus, database: database)
+        let outboxDepth = OutboxDepthGauge(store: store)
+        outboxDepth.register(in: metrics)
 
         var router = Router()
         let claimRoutes = ClaimRoutes(
@@ -122,8 +124,10 @@ public final class Application: Sendable {
             signature: configuration.n8n.map { WebhookSignature(secret: $0.secret) }, store: store, intake: intake,
             fanOut: fanOut, logger: logger.with(label: "clpr.callback")
         ).register(in: &router)
-        OperationsRoutes(store: store, hub: hub, planBus: planBus, dispatcher: dispatcher, metrics: metrics)
-            .register(in: &router)
+        OperationsRoutes(
+            store: store, hub: hub, planBus: planBus, dispatcher: dispatcher, metrics: metrics,
+            outboxDepth: outboxDepth
+        ).register(in: &router)
         router.get("/*path") { request in
             guard let response = staticFiles.response(for: request.path, request: request) else {
                 throw APIError(404, "not_found", "Страница не найдена")
@@ -131,6 +135,7 @@ public final class Application: Sendable {
             return response
         }
         router.before.append(RequestGuards.crossOriginCheck(publicURL: configuration.publicURL))
+        router.translate.append(APIError.translatingStoreErrors)
         router.after.append(RequestGuards.addSecurityHeaders)
 
         self.database = database
@@ -322,10 +327,12 @@ struct OperationsRoutes: Sendable {
     let planBus: PlanBusControl
     let dispatcher: OutboxDispatcher
     let metrics: Metrics
+    let outboxDepth: OutboxDepthGauge
 
     func register(in router: inout Router) {
         router.get("/healthz") { _ in JSONResponse.make(.object(["status": .string("ok")])) }
         router.get("/metrics") { _ in
+            await outboxDepth.refresh()
             var response = HTTPResponse.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
             response.headers.replace("Cache-Control", "no-store")
             return response

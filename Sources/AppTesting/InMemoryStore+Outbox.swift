@@ -101,6 +101,14 @@ extension InMemoryStore: OutboxStore {
         Array(outbox.rows.map(\.item).filter { states.contains($0.state) }.sorted { $0.id > $1.id }.prefix(limit))
     }
 
+    public func outboxDepth() async throws -> OutboxDepth {
+        let items = outbox.rows.map(\.item)
+        let pending = items.filter { $0.state == .pending }
+        return OutboxDepth(
+            pending: pending.count, dead: items.filter { $0.state == .dead }.count,
+            oldestPendingCreatedAt: pending.map(\.createdAt).min())
+    }
+
     public func rememberCallbackSignature(
         _ signature: String, receivedAt: Date, forgetBefore: Date
     ) async throws -> Bool {

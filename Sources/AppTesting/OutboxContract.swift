@@ -37,6 +37,32 @@ public struct OutboxContract: Sendable {
         #expect(items.first?.attempts == 0)
     }
 
+    /// The depth counts pending and dead items (sent ones not at all) and dates the oldest pending one.
+    public func depthCountsPendingAndDead() async throws {
+        let empty = try await store.outboxDepth()
+        #expect(empty == OutboxDepth(pending: 0, dead: 0, oldestPendingCreatedAt: nil))
+        let now = testDate()
+        try await store.enqueue([Self.message("old")], now: now)
+        try await store.enqueue([Self.message("sent"), Self.message("dead"), Self.message("new")], now: now + 60)
+        let leased = try await store.leaseOutboxItems(
+            kind: .planRequest, now: now + 60, limit: 10, leaseUntil: now + 90, owner: "one")
+        for item in leased {
+            switch item.key {
+            case "sent": #expect(try await store.completeOutboxItem(id: item.id, owner: "one", .sent(at: now)))
+            case "dead":
+                #expect(try await store.completeOutboxItem(id: item.id, owner: "one", .dead(at: now, error: "x")))
+            default:
+                #expect(
+                    try await store.completeOutboxItem(
+                        id: item.id, owner: "one", .retry(at: now + 120, error: "HTTP 500")))
+            }
+        }
+        let depth = try await store.outboxDepth()
+        #expect(depth.pending == 2)
+        #expect(depth.dead == 1)
+        #expect(depth.oldestPendingCreatedAt.map { abs($0.timeIntervalSince(now)) < 0.001 } == true)
+    }
+
     /// The bot's replies are written with the phone link; linking again with the same keys adds none.
     public func linkingEnqueuesTheReplies() async throws {
         let replies = [

@@ -8,7 +8,8 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPRespo
 /// Matching is by segments: a `:name` segment matches any one non-empty segment and is passed in
 /// ``HTTPRequest/parameters``; a trailing `*rest` matches the remainder (possibly empty). A path that matches
 /// with another method answers 405 with `Allow`; no match answers 404. Thrown ``HTTPResponseError``s become
-/// their responses; any other error becomes a generic 500 (the error is logged by the server, not shown).
+/// their responses; any other error is offered to ``translate`` (e.g. "database unreachable" → 503), and what
+/// none of them takes becomes a generic 500 (the error is logged by the server, not shown).
 public struct Router: Sendable {
     public struct Route: Sendable {
         public var method: HTTPMethod
@@ -35,6 +36,9 @@ public struct Router: Sendable {
     public var before: [@Sendable (HTTPRequest) throws -> Void] = []
     /// Adjustments applied to every response, errors included (e.g. security headers).
     public var after: [@Sendable (HTTPRequest, inout HTTPResponse) -> Void] = []
+    /// Turn errors that are not ``HTTPResponseError``s into answers, in order; the first non-nil one answers
+    /// (logged as a warning with the error). Errors none of them takes answer 500.
+    public var translate: [@Sendable (any Error) -> (any HTTPResponseError)?] = []
 
     public init() {}
 
@@ -134,6 +138,11 @@ public struct Router: Sendable {
             } catch let error as any HTTPResponseError {
                 return (error.response(), route.pattern)
             } catch {
+                if let answer = translate.lazy.compactMap({ $0(error) }).first {
+                    logger.warning(
+                        "request failed", metadata: ["request.id": request.id, "error": String(reflecting: error)])
+                    return (answer.response(), route.pattern)
+                }
                 logger.error(
                     "unhandled error", metadata: ["request.id": request.id, "error": String(reflecting: error)])
                 return (

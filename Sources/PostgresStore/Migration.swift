@@ -22,7 +22,7 @@ struct Migration: Sendable {
 
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
     static let all: [Migration] = [
-        seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity, serverKeys,
+        seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity, serverKeys, outboxDepthIndexes,
     ]
 
     /// A fixed key for `pg_advisory_xact_lock`: concurrent migrators (two servers starting) take turns.
@@ -358,6 +358,21 @@ extension Migration {
                     name text PRIMARY KEY,
                     key text NOT NULL
                 );
+                """)
+        ])
+
+    /// `/metrics` reads the outbox's depth at a scrape: pending and dead items, and the oldest pending one's age,
+    /// each from a partial index, so a scrape never scans the sent items that pile up. (Version 7 belongs to
+    /// another change; the runner applies every version not yet recorded, in list order.)
+    static let outboxDepthIndexes = Migration(
+        version: 8, name: "outbox_depth_indexes",
+        steps: [
+            .sql(
+                """
+                CREATE INDEX IF NOT EXISTS clpr_outbox_pending_created ON clpr_outbox (created_at_ms)
+                    WHERE state = 'pending';
+                CREATE INDEX IF NOT EXISTS clpr_outbox_dead_created ON clpr_outbox (created_at_ms)
+                    WHERE state = 'dead';
                 """)
         ])
 }

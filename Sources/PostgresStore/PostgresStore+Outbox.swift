@@ -97,6 +97,24 @@ extension PostgresStore: OutboxStore {
         }
     }
 
+    public func outboxDepth() async throws -> OutboxDepth {
+        // Each count reads one partial index (migration 8): the sent rows are never visited.
+        try await withConnection("outbox depth") { connection in
+            let row = try connection.queryFirst(
+                """
+                SELECT (SELECT count(*) FROM clpr_outbox WHERE state = 'pending'),
+                       (SELECT count(*) FROM clpr_outbox WHERE state = 'dead'),
+                       (SELECT min(created_at_ms) FROM clpr_outbox WHERE state = 'pending')
+                """, [], operation: "outbox depth"
+            ) { row in
+                OutboxDepth(
+                    pending: row.int(0) ?? 0, dead: row.int(1) ?? 0,
+                    oldestPendingCreatedAt: row.int64(2).map(Date.init(milliseconds:)))
+            }
+            return row ?? OutboxDepth(pending: 0, dead: 0, oldestPendingCreatedAt: nil)
+        }
+    }
+
     static func decodeOutboxItem(_ row: PostgresRow) throws -> OutboxItem {
         guard let state = OutboxState(rawValue: try row.requiredText(4, "state")),
             let id = row.int64(0), let created = row.int64(6), let next = row.int64(7)

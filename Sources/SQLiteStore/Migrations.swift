@@ -8,7 +8,9 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
-    static let all: [Migration] = [seedTables, clprTables, outbox, telegramIdentity, serverKeys]
+    static let all: [Migration] = [
+        seedTables, clprTables, outbox, telegramIdentity, serverKeys, outboxDepthIndexes,
+    ]
 
     /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
     /// PostgreSQL system of record unchanged.
@@ -182,5 +184,14 @@ extension Migration {
                 name TEXT PRIMARY KEY,
                 key TEXT NOT NULL
             );
+            """)
+
+    /// `/metrics` reads the outbox's depth at a scrape from partial indexes (pending, dead), never scanning the
+    /// sent items. Version 8 as on PostgreSQL (7 belongs to another change).
+    static let outboxDepthIndexes = Migration(
+        version: 8, name: "outbox_depth_indexes",
+        sql: """
+            CREATE INDEX clpr_outbox_pending_created ON clpr_outbox (created_at_ms) WHERE state = 'pending';
+            CREATE INDEX clpr_outbox_dead_created ON clpr_outbox (created_at_ms) WHERE state = 'dead';
             """)
 }

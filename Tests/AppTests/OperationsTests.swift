@@ -1,5 +1,6 @@
 import AppCore
 import AppTesting
+import Foundation
 import HTTPServer
 import Testing
 
@@ -137,6 +138,67 @@ import Testing
                 let text = try await app.request("GET", "/metrics").text
                 #expect(text.contains("# TYPE clpr_db_pool_in_use gauge\nclpr_db_pool_in_use 0\n"))
             }
+        }
+    }
+
+    /// `clpr_outbox_items{state}` and the oldest pending item's age, read at a scrape at most every 5 s.
+    @Test func outboxDepthIsShownAndSampled() async throws {
+        try await withTestApplication { app in
+            func gauges() async throws -> (pending: Double?, dead: Double?, age: Double?) {
+                let text = try await app.request("GET", "/metrics").text
+                let items = Self.samples("clpr_outbox_items", in: text)
+                return (
+                    items.first { $0.labels == #"{state="pending"}"# }?.value,
+                    items.first { $0.labels == #"{state="dead"}"# }?.value,
+                    Self.samples("clpr_outbox_oldest_pending_age_seconds", in: text).first?.value
+                )
+            }
+            let empty = try await gauges()
+            #expect(empty.pending == 0 && empty.dead == 0 && empty.age == 0)
+
+            // No sender is configured, so nothing takes these items but this test.
+            let store = app.application.store
+            let written = Date().addingTimeInterval(-30)
+            try await store.enqueue(
+                ["a", "b", "c"].map {
+                    OutboxMessage(kind: .planRequest, key: $0, body: "{}", resendWhenFinished: false)
+                }, now: written)
+            let leased = try await store.leaseOutboxItems(
+                kind: .planRequest, now: Date(), limit: 1, leaseUntil: Date().addingTimeInterval(60), owner: "test")
+            let item = try #require(leased.first)
+            #expect(try await store.completeOutboxItem(id: item.id, owner: "test", .dead(at: Date(), error: "x")))
+
+            // Within 5 s of the last reading the scrape shows that reading; afterwards the store is read again.
+            let cached = try await gauges()
+            #expect(cached.pending == 0 && cached.dead == 0)
+            try await Task.sleep(for: .seconds(5.2))
+            let fresh = try await gauges()
+            #expect(fresh.pending == 2)
+            #expect(fresh.dead == 1)
+            #expect((30...40).contains(fresh.age ?? 0), "\(String(describing: fresh.age))")
+        }
+    }
+
+    /// A store that cannot be reached answers 503 `database_unavailable` with `Retry-After` (not 500), and
+    /// `/readyz` names the database.
+    @Test func unreachableDatabaseAnswers503WithRetryAfter() async throws {
+        try await withTestApplication { app in
+            let cookie = try await app.login()
+            app.application.database.close()
+            let drafts = try await app.json("GET", "/api/v1/claims/drafts", cookie: cookie)
+            #expect(drafts.status == 503)
+            #expect(drafts.errorCode == "database_unavailable")
+            #expect(drafts[header: "Retry-After"] == "5")
+            let submit = try await app.json(
+                "POST", "/api/v1/claims/wizard",
+                raw: #"{"type_code": "travel", "answers": {}}"#, cookie: cookie)
+            #expect(submit.status == 503)
+            let ready = try await app.request("GET", "/readyz")
+            #expect(ready.status == 503)
+            #expect(ready.json?["failing"]?.string == "database")
+            #expect(try await app.request("GET", "/healthz").status == 200)
+            #expect(try await app.request("GET", "/metrics").status == 200)
+            #expect(!app.logs.entries.contains { $0.message == "unhandled error" })
         }
     }
 

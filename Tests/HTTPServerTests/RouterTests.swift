@@ -116,6 +116,23 @@ import Testing
         #expect(entry.metadata["error"]?.contains("Boom") == true)
     }
 
+    @Test func translatedErrorAnswersAsTranslatedAndIsLoggedAsAWarning() async throws {
+        var router = Self.makeRouter()
+        router.translate.append { _ in nil }  // declines: the next one is asked
+        router.translate.append { error in
+            String(reflecting: error).contains("Boom")
+                ? HTTPError(503, code: "database_unavailable", message: "later", headers: ["Retry-After": "5"]) : nil
+        }
+        let logs = InMemoryLogHandler()
+        let response = await router.respond(
+            to: HTTPRequest(method: .get, path: "/boom", id: "abc"), logger: Logger(label: "t", handler: logs))
+        #expect(response.status == 503)
+        #expect(response.headers["Retry-After"] == "5")
+        #expect(!logs.entries.contains { $0.level == .error })
+        let entry = try #require(logs.entries.first { $0.level == .warning })
+        #expect(entry.metadata["request.id"] == "abc")
+    }
+
     @Test func cookiesAreParsed() {
         let request = HTTPRequest(
             method: .get, path: "/",

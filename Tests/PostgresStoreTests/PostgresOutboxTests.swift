@@ -14,6 +14,32 @@ struct PostgresOutboxTests {
         try await contract { try await $0.enqueueingUpdateIsAtomic() }
     }
 
+    @Test func depthCountsPendingAndDead() async throws {
+        try await contract { try await $0.depthCountsPendingAndDead() }
+    }
+
+    @Test func depthReadsThePartialIndexes() async throws {
+        try await withPostgresStore { store, _ in
+            // A table of sent items, as after months of use: the depth query must not visit them.
+            try await store.execute(
+                script: """
+                    INSERT INTO clpr_outbox (kind, dedupe_key, body, state, created_at_ms, next_attempt_ms)
+                    SELECT 'plan_request', 'k' || g, '{}', 'sent', g, g FROM generate_series(1, 20000) g;
+                    ANALYZE clpr_outbox;
+                    """)
+            let plan = try await store.inspect(
+                """
+                EXPLAIN SELECT (SELECT count(*) FROM clpr_outbox WHERE state = 'pending'),
+                       (SELECT count(*) FROM clpr_outbox WHERE state = 'dead'),
+                       (SELECT min(created_at_ms) FROM clpr_outbox WHERE state = 'pending')
+                """
+            ).compactMap { $0[0] }.joined(separator: "\n")
+            #expect(!plan.contains("Seq Scan"), "\(plan)")
+            #expect(plan.contains("clpr_outbox_dead_created"), "\(plan)")
+            #expect(plan.contains("clpr_outbox_pending_created"), "\(plan)")
+        }
+    }
+
     @Test func linkingEnqueuesTheReplies() async throws {
         try await contract { try await $0.linkingEnqueuesTheReplies() }
     }

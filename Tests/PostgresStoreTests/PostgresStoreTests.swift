@@ -38,7 +38,7 @@ struct PostgresStoreTests {
                 try await store.inspect("SELECT version, name FROM clpr_schema_migrations ORDER BY version") == [
                     ["1", "seed_tables"], ["2", "clpr_sessions_codes_plans"],
                     ["3", "normalize_legacy_web_form_phones"], ["4", "outbox_callbacks_crm"],
-                    ["5", "telegram_identity"], ["6", "server_keys"],
+                    ["5", "telegram_identity"], ["6", "server_keys"], ["8", "outbox_depth_indexes"],
                 ])
             let tables = try await store.inspect(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
@@ -49,6 +49,7 @@ struct PostgresStoreTests {
             #expect(
                 names.isSuperset(of: [
                     "clpr_claims_unified_status_updated", "clpr_users_unified_id_key", "clpr_claims_session_token_key",
+                    "clpr_outbox_pending_created", "clpr_outbox_dead_created",
                 ]), "\(names)")
             // The seed table declares UNIQUE (channel, channel_user_id) itself: no second index is added.
             #expect(!names.contains("clpr_user_accounts_channel_user_key"))

@@ -17,6 +17,11 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func depthCountsPendingAndDead(_ kind: StoreKind) async throws {
+        try await withOutboxStore(kind) { try await $0.depthCountsPendingAndDead() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func linkingEnqueuesTheReplies(_ kind: StoreKind) async throws {
         try await withOutboxStore(kind) { try await $0.linkingEnqueuesTheReplies() }
     }

@@ -112,19 +112,20 @@ import Testing
                 versions == [
                     [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
                     [.integer(4), .text("outbox_callbacks_crm")], [.integer(5), .text("telegram_identity")],
-                    [.integer(6), .text("server_keys")],
+                    [.integer(6), .text("server_keys")], [.integer(8), .text("outbox_depth_indexes")],
                 ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
                 names.compactMap { row -> String? in if case .text(let name) = row[0] { name } else { nil } })
             #expect(present.isSuperset(of: Self.tables))
             #expect(present.contains("clpr_claims_unified_status_updated"))
+            #expect(present.isSuperset(of: ["clpr_outbox_pending_created", "clpr_outbox_dead_created"]))
 
             // A second process opening the same file finds everything applied.
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(5)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(6)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])

@@ -38,6 +38,18 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
 
     static let unauthenticated = APIError(401, "unauthenticated", "Войдите, чтобы продолжить")
     static let claimNotFound = APIError(404, "claim_not_found", "Заявка не найдена")
+    /// The database cannot be reached (stopped, restarting, network): 503 with `Retry-After`; the client tries
+    /// again and the pool reconnects on its own.
+    static let databaseUnavailable = APIError(
+        503, "database_unavailable", "Сервис временно недоступен, попробуйте через несколько секунд",
+        headers: ["Retry-After": "5"])
+
+    /// ``databaseUnavailable`` for a store error saying the database cannot be reached; nil for any other error.
+    @Sendable static func translatingStoreErrors(_ error: any Error) -> (any HTTPResponseError)? {
+        guard let error = error as? StoreError, error.code == .unavailable else { return nil }
+        return databaseUnavailable
+    }
+
     static func unavailable(_ retryAfter: Int = 5) -> APIError {
         APIError(
             503, "service_unavailable", "Сервис временно недоступен, попробуйте через несколько секунд",

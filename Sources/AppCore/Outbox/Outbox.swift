@@ -126,6 +126,22 @@ public struct OutboxRetryPolicy: Sendable, Equatable {
     }
 }
 
+/// The outbox's backlog at one moment (``OutboxStore/outboxDepth()``).
+public struct OutboxDepth: Sendable, Equatable {
+    /// Items waiting for an attempt (or being sent).
+    public var pending: Int
+    /// Items given up after their maximum age (`clpr outbox --dead`).
+    public var dead: Int
+    /// When the oldest pending item was enqueued; nil when nothing waits.
+    public var oldestPendingCreatedAt: Date?
+
+    public init(pending: Int, dead: Int, oldestPendingCreatedAt: Date?) {
+        self.pending = pending
+        self.dead = dead
+        self.oldestPendingCreatedAt = oldestPendingCreatedAt
+    }
+}
+
 /// Outgoing calls (the outbox) and the bookkeeping of the integrations that use it.
 public protocol OutboxStore: Sendable {
     /// Writes `messages` (see ``OutboxMessage`` for what a repeated key does), due at once.
@@ -154,6 +170,11 @@ public protocol OutboxStore: Sendable {
 
     /// Items in `states`, newest first, at most `limit`.
     func outboxItems(states: [OutboxState], limit: Int) async throws -> [OutboxItem]
+
+    /// How many items wait and how many were given up, and when the oldest waiting one was written (for
+    /// `/metrics`). Read from partial indexes on `state`: the cost follows the pending and dead items, not the
+    /// sent ones that pile up.
+    func outboxDepth() async throws -> OutboxDepth
 
     /// Remembers a callback signature; false when it was seen before (a replay). Signatures received before
     /// `forgetBefore` are dropped (a replay that old fails the timestamp check anyway).
