@@ -124,7 +124,7 @@ enum OpenAPIDocument {
             },
             "responses": {
               "Error": {
-                "description": "An error: 400 invalid_json / missing_field / invalid_field, 401 unauthenticated, 403 cross_origin, 404 (unknown ids and other people's alike), 409, 410, 413 payload_too_large, 415 unsupported_media_type, 422, 429 (Retry-After), 503 (Retry-After).",
+                "description": "An error: 400 invalid_json / missing_field / invalid_field, 401 unauthenticated, 403 cross_origin, 404 (unknown ids and other people's alike), 409, 410, 413 payload_too_large, 415 unsupported_media_type, 422, 429 (Retry-After), 503 database_unavailable and others (Retry-After).",
                 "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
