@@ -20,6 +20,7 @@ Usage (its own PostgreSQL and Redis, as ./test does; without --database-url the 
 import argparse
 import collections
 import json
+import os
 import pathlib
 import random
 import sys
@@ -121,7 +122,7 @@ def run(binary=None, duration=60.0, visits_per_s=2.0, sample_every=5.0, warmup=1
         redis_url=None, workers=48, planner_delay_ms=800, log=None):
     """Starts a server, runs the soak, stops the server; returns the report (a dict)."""
     if binary:
-        harness.os.environ["CLPR_BINARY"] = binary
+        os.environ["CLPR_BINARY"] = binary
     inbox = harness.CodeInbox()
     env = {
         "CLPR_SMS_WEBHOOK_URL": inbox.url,
