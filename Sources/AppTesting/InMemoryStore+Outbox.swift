@@ -39,6 +39,11 @@ extension InMemoryStore: OutboxStore {
         outbox.enqueue(messages, now: now)
     }
 
+    public func insertClaim(_ claim: Claim, enqueueing messages: [OutboxMessage]) async throws {
+        try await insertClaim(claim)
+        outbox.enqueue(messages, now: Date())
+    }
+
     public func updateClaim(
         id: String, enqueueing change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage]
     ) async throws -> Claim {

@@ -37,6 +37,21 @@ public struct OutboxContract: Sendable {
         #expect(items.first?.attempts == 0)
     }
 
+    /// A claim inserted with its outgoing calls: both written, or (the insert fails) neither.
+    public func insertingEnqueuesAtomically() async throws {
+        let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000021", phone: nil)
+        var claim = makeClaim(for: user)
+        claim.submissionID = "sub-new"
+        try await store.insertClaim(claim, enqueueing: [Self.message("sub-new")])
+        #expect(try await store.claim(id: claim.id)?.submissionID == "sub-new")
+        #expect(try await store.outboxItems(states: [.pending], limit: 10).map(\.key) == ["sub-new"])
+        // The same id again: the insert fails, and its message is not written either.
+        await #expect(throws: StoreError.self) {
+            try await store.insertClaim(claim, enqueueing: [Self.message("sub-again")])
+        }
+        #expect(try await store.outboxItems(states: OutboxState.allCases, limit: 10).map(\.key) == ["sub-new"])
+    }
+
     /// The depth counts pending and dead items (sent ones not at all) and dates the oldest pending one.
     public func depthCountsPendingAndDead() async throws {
         let empty = try await store.outboxDepth()

@@ -10,13 +10,26 @@ extension PostgresStore {
     public func insertClaim(_ claim: Claim) async throws {
         let payload = try ClaimPayload.encode(claim)
         try await withConnection("insert claim") { connection in
-            try connection.execute(
-                """
-                INSERT INTO clpr_claims (\(Self.claimColumns))
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18)
-                """,
-                [.text(claim.id)] + Self.mutableValues(of: claim, payload: payload), operation: "insert claim")
+            try Self.insert(claim, payload: payload, connection)
         }
+    }
+
+    /// ``insertClaim(_:)`` plus `messages` enqueued in the same transaction.
+    public func insertClaim(_ claim: Claim, enqueueing messages: [OutboxMessage]) async throws {
+        let payload = try ClaimPayload.encode(claim)
+        try await withTransaction("insert claim") { connection in
+            try Self.insert(claim, payload: payload, connection)
+            try Self.insertOutbox(messages, now: Date(), connection)
+        }
+    }
+
+    private static func insert(_ claim: Claim, payload: String, _ connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO clpr_claims (\(Self.claimColumns))
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18)
+            """,
+            [.text(claim.id)] + Self.mutableValues(of: claim, payload: payload), operation: "insert claim")
     }
 
     /// The claim with `id`, or nil (also for an id that is not a UUID: `clpr_claims.id` is `uuid`).

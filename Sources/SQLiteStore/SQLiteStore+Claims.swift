@@ -9,15 +9,25 @@ extension SQLiteStore {
     /// Inserts a new claim row; `payload` is built from the claim (seed keys plus `status_history`).
     /// - Throws: ``StoreError/Code/conflict`` if the id or the session token is taken.
     public func insertClaim(_ claim: Claim) async throws {
-        try await perform("insert claim") { connection in
-            try connection.execute(
-                """
-                INSERT INTO clpr_claims (\(Self.claimColumns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.text(claim.id)] + (try Self.mutableValues(of: claim, payload: ClaimPayload.encode(claim))),
-                operation: "insert claim")
+        try await perform("insert claim") { connection in try Self.insert(claim, connection) }
+    }
+
+    /// ``insertClaim(_:)`` plus `messages` enqueued in the same transaction.
+    public func insertClaim(_ claim: Claim, enqueueing messages: [OutboxMessage]) async throws {
+        try await performTransaction("insert claim") { connection in
+            try Self.insert(claim, connection)
+            try Self.insertOutbox(messages, now: Date(), connection)
         }
+    }
+
+    private static func insert(_ claim: Claim, _ connection: Connection) throws {
+        try connection.execute(
+            """
+            INSERT INTO clpr_claims (\(Self.claimColumns))
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(claim.id)] + (try Self.mutableValues(of: claim, payload: ClaimPayload.encode(claim))),
+            operation: "insert claim")
     }
 
     /// The claim with `id`, or nil.

@@ -14,6 +14,10 @@ struct PostgresOutboxTests {
         try await contract { try await $0.enqueueingUpdateIsAtomic() }
     }
 
+    @Test func insertingEnqueuesAtomically() async throws {
+        try await contract { try await $0.insertingEnqueuesAtomically() }
+    }
+
     @Test func depthCountsPendingAndDead() async throws {
         try await contract { try await $0.depthCountsPendingAndDead() }
     }

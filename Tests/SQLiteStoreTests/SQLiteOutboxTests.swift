@@ -17,6 +17,11 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func insertingEnqueuesAtomically(_ kind: StoreKind) async throws {
+        try await withOutboxStore(kind) { try await $0.insertingEnqueuesAtomically() }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func depthCountsPendingAndDead(_ kind: StoreKind) async throws {
         try await withOutboxStore(kind) { try await $0.depthCountsPendingAndDead() }
     }

@@ -88,19 +88,25 @@ struct ClaimRoutes: Sendable {
     }
 
     func newDraft(typeCode: String, session: Session) async throws -> Claim {
+        let claim = try await emptyDraft(typeCode: typeCode, session: session)
+        try await store.insertClaim(claim)
+        logger.info("draft created", metadata: ["claim_id": claim.id, "type_code": typeCode])
+        return claim
+    }
+
+    /// A new empty draft of `typeCode` for the session's person, not yet stored.
+    /// - Throws: 422 `unknown_claim_type`.
+    func emptyDraft(typeCode: String, session: Session) async throws -> Claim {
         guard catalog.type(typeCode) != nil else {
             throw APIError(422, "unknown_claim_type", "Выберите вид заявки из списка", field: "type_code")
         }
         let user = try await identity.user(unifiedID: session.unifiedID)
         let now = Date()
-        let claim = Claim(
+        return Claim(
             id: UUID().uuidString.lowercased(), sessionToken: Crypto.randomToken(), unifiedID: session.unifiedID,
             userID: session.userID, channel: session.channel, typeCode: typeCode, phone: user?.phone,
             statusHistory: [StatusChange(status: .draft, at: now)], createdAt: now, updatedAt: now,
             expiresAt: now.adding(draftLifetime))
-        try await store.insertClaim(claim)
-        logger.info("draft created", metadata: ["claim_id": claim.id, "type_code": typeCode])
-        return claim
     }
 
     @Sendable func saveDraft(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -132,12 +138,7 @@ struct ClaimRoutes: Sendable {
             guard let typeCode = body.type_code else {
                 throw APIError(400, "missing_field", "Укажите claim_id или type_code", field: "claim_id")
             }
-            // Validate before creating, so a rejected submission leaves no empty draft behind.
-            if let type = catalog.type(typeCode) {
-                let problems = AnswerValidator(type: type, today: Self.today()).validate(body.answers, complete: true)
-                guard problems.isEmpty else { throw Self.validationError(problems) }
-            }
-            existing = try await newDraft(typeCode: typeCode, session: session)
+            return try await createAndSubmit(typeCode: typeCode, answers: body.answers, session: session)
         }
         let type = try claimType(of: existing)
         let problems = AnswerValidator(type: type, today: Self.today()).validate(body.answers, complete: true)
@@ -174,6 +175,34 @@ struct ClaimRoutes: Sendable {
             return planner.outboxMessages(for: claim, submissionID: submissionID)
         }
         guard let submissionID = claim.submissionID else { throw APIError.unavailable() }
+        return await accepted(claim, submissionID: submissionID)
+    }
+
+    /// A claim created and submitted in one request (`type_code` without `claim_id`): validated first, then the
+    /// draft, its answers, its submission and the planner's outgoing calls are written in one transaction, so a
+    /// failure (the database gone) leaves nothing behind, not even an empty draft.
+    func createAndSubmit(typeCode: String, answers: [String: String], session: Session) async throws
+        -> HTTPResponse
+    {
+        var claim = try await emptyDraft(typeCode: typeCode, session: session)
+        let type = try claimType(of: claim)
+        let problems = AnswerValidator(type: type, today: Self.today()).validate(answers, complete: true)
+        guard problems.isEmpty else { throw Self.validationError(problems) }
+        let now = Date()
+        let submissionID = "sub_" + Crypto.randomToken(bytes: 16)
+        claim.answers = answers
+        claim.revision += 1
+        claim.submissionID = submissionID
+        claim.submittedRevision = claim.revision
+        claim.submittedAt = now
+        claim.updatedAt = now
+        try await outbox.insertClaim(claim, enqueueing: planner.outboxMessages(for: claim, submissionID: submissionID))
+        logger.info("draft created", metadata: ["claim_id": claim.id, "type_code": typeCode])
+        return await accepted(claim, submissionID: submissionID)
+    }
+
+    /// Asks the planner and answers 202 with where to wait for the plan.
+    func accepted(_ claim: Claim, submissionID: String) async -> HTTPResponse {
         await planner.requestPlan(for: claim, submissionID: submissionID)
         logger.info("claim submitted", metadata: ["claim_id": claim.id, "submission_id": submissionID])
         return JSONResponse.make(

@@ -152,6 +152,10 @@ public protocol OutboxStore: Sendable {
     func updateClaim(id: String, enqueueing change: @escaping @Sendable (inout Claim) throws -> [OutboxMessage])
         async throws -> Claim
 
+    /// ``ClaimStore/insertClaim(_:)`` that also enqueues `messages`, in the same transaction: a claim created and
+    /// submitted in one request is written with its outgoing calls, or not at all.
+    func insertClaim(_ claim: Claim, enqueueing messages: [OutboxMessage]) async throws
+
     /// ``IdentityStore/linkTelegramPhone(telegramID:phone:)`` that also enqueues `messages` (the bot's replies),
     /// in the same transaction: the link and its confirmation are written together or not at all.
     func linkTelegramPhone(telegramID: Int64, phone: String, enqueueing messages: [OutboxMessage]) async throws
