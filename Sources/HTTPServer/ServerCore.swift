@@ -294,18 +294,25 @@ final class ServerCore: Sendable {
         logger.info("request", metadata: metadata)
     }
 
-    /// A path that matched no route, as logged: segments that look like tokens or ids (16 or more letters, digits,
-    /// `-` or `_`) become `*`, and the whole is cut at 200 characters, so a mistyped URL never puts a session
-    /// token in the log.
+    /// A path that matched no route, as logged: a segment holding something that looks like a token or id (16 or
+    /// more letters, digits, `-` or `_` in a row: `TOKEN`, `TOKEN.js`) or like a phone number (7 or more digits:
+    /// `+79161234567`, `8-916-123-45-67`) becomes `*`, and the whole is cut at 200 characters, so a mistyped URL
+    /// never puts a session token or a phone in the log.
     static func loggablePath(_ path: String) -> String {
         let masked = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
-            let looksLikeToken =
-                segment.utf8.count >= 16
-                && segment.utf8.allSatisfy { byte in
-                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-                }
-            return looksLikeToken ? "*" : segment
+            var run = 0
+            var longestRun = 0
+            var digits = 0
+            for byte in segment.utf8 {
+                let isDigit = byte >= 0x30 && byte <= 0x39
+                let isTokenByte =
+                    isDigit || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                run = isTokenByte ? run + 1 : 0
+                longestRun = max(longestRun, run)
+                if isDigit { digits += 1 }
+            }
+            return longestRun >= 16 || digits >= 7 ? "*" : segment
         }.joined(separator: "/")
         return masked.count > 200 ? String(masked.prefix(200)) + "…" : masked
     }
