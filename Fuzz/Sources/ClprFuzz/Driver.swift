@@ -19,7 +19,7 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
     let name = getenv("CLPR_FUZZ_TARGET").map { String(cString: $0) } ?? ""
     guard let target = FuzzTarget(rawValue: name) else {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
-        fputs("CLPR_FUZZ_TARGET must be one of: \(names)\n", stderr)
+        print("CLPR_FUZZ_TARGET must be one of: \(names)")
         return 2
     }
     selectedTarget = target
@@ -29,4 +29,11 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
         selectedTarget.run(UnsafeBufferPointer(start: data, count: size))
         return 0
     }
+}
+
+/// libFuzzer's library refers to this symbol even when its driver is entered through `LLVMFuzzerRunDriver`.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    selectedTarget.run(UnsafeBufferPointer(start: data, count: size))
+    return 0
 }

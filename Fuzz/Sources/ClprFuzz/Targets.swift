@@ -1,8 +1,9 @@
-@testable import App
 import AppCore
 import Crypto
 import FoundationEssentials
 import HTTPServer
+
+@testable import App
 
 /// One harness per parser of outside input. Each checks properties, not just "does not crash": a violated property
 /// is a `fatalError`, which libFuzzer reports as a crash and saves as `crash-<sha1>`.
