@@ -10,9 +10,13 @@ shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(phone initdata plan headers json)
 
-swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 | grep -v "^\[" || true
+# -use-ld=lld: gold prints ~140 harmless "Cannot export local symbol '__asan_…'" warnings.
+if ! BUILD_OUTPUT=$(swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1); then
+    echo "$BUILD_OUTPUT"
+    echo "fuzz build failed"
+    exit 1
+fi
 BIN=.build/debug/ClprFuzz
-[ -x "$BIN" ] || { echo "fuzz build failed"; exit 1; }
 
 WORK=$(mktemp -d /tmp/clpr-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

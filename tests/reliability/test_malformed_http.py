@@ -278,6 +278,16 @@ def attack_numbers(port: int, cookie: str, claim_id: str) -> list:
 
 # MARK: - Tests
 
+def idle(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {"seconds": seconds}
+
+
+def test_baseline_latency_without_an_attack(server):
+    """The probe alone: what "normal latency" is on this machine (the figures the attacks are compared with)."""
+    clpr, (_, cookie) = server
+    under_attack(clpr, cookie, "baseline (no attack)", idle, 3)
+
 def test_oversized_request_heads_are_refused(server):
     clpr, (_, cookie) = server
     result = under_attack(clpr, cookie, "oversized heads", attack_oversized_heads, clpr.port, 5)
