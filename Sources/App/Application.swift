@@ -146,7 +146,8 @@ public final class Application: Sendable {
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
                 connectionLimit: configuration.maxStreams + 1024,
                 connectionMemoryLimit: configuration.connectionMemory, maxBodySize: configuration.maxBodySize,
-                heartbeatInterval: configuration.heartbeatInterval),
+                connectionTimeout: configuration.httpIdleTimeout, heartbeatInterval: configuration.heartbeatInterval,
+                connectionsPerAddress: configuration.httpConnectionsPerAddress),
             router: router, logger: logger.with(label: "clpr.http"), metrics: httpMetrics)
     }
 

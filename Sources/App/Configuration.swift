@@ -39,6 +39,13 @@ extension Application {
         /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
         /// it) and is most of what an open plan stream costs. Default 8 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
         public var connectionMemory: Int = 8 * 1024
+        /// An idle connection is closed after this long: a keep-alive connection nobody uses, a client that stopped
+        /// sending its request or stopped reading. Streams stay open (their heartbeat is more frequent). Default 60 s
+        /// (`CLPR_HTTP_IDLE_TIMEOUT_S`).
+        public var httpIdleTimeout: Duration = .seconds(60)
+        /// Connections one client address may hold at once; 0: no limit (the default: behind a proxy every
+        /// connection comes from the proxy). For a server facing clients directly (`CLPR_HTTP_MAX_PER_ADDRESS`).
+        public var httpConnectionsPerAddress: Int = 0
         /// Log level. Default info (`CLPR_LOG_LEVEL`).
         public var logLevel: String
         /// Where claims and people are stored. Default ``Database/sqlite`` (`CLPR_DATABASE_URL` selects PostgreSQL).

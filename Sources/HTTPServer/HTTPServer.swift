@@ -20,7 +20,7 @@ import Synchronization
 /// await server.shutdown()
 /// ```
 public final class HTTPServer: Sendable {
-    /// How the server listens and what it tolerates. Every default is given in ``init(host:port:threadPoolSize:connectionLimit:connectionMemoryLimit:maxBodySize:connectionTimeout:heartbeatInterval:heartbeatBytes:shutdownTimeout:)``.
+    /// How the server listens and what it tolerates. Every default is given in ``init(host:port:threadPoolSize:connectionLimit:connectionMemoryLimit:maxBodySize:connectionTimeout:heartbeatInterval:heartbeatBytes:shutdownTimeout:connectionsPerAddress:)``.
     public struct Configuration: Sendable {
         /// The IP literal to bind (IPv4 or IPv6). Default `"127.0.0.1"` (loopback only).
         public var host: String
@@ -46,6 +46,9 @@ public final class HTTPServer: Sendable {
         /// An idle connection (keep-alive, or a client that stops reading) is closed after this long. Whole seconds.
         /// Streams stay up as long as heartbeats go out more often. Default 60 s.
         public var connectionTimeout: Duration
+        /// Connections one client address may hold at once, counted over every event loop; more are closed at
+        /// once. 0: no limit. Default 0 (behind a proxy every connection comes from the proxy's address).
+        public var connectionsPerAddress: Int
         /// How often every open stream gets ``heartbeatBytes`` (this is how dead clients are noticed: a suspended
         /// socket is not watched). Default 15 s.
         public var heartbeatInterval: Duration
@@ -65,8 +68,10 @@ public final class HTTPServer: Sendable {
             connectionTimeout: Duration = .seconds(60),
             heartbeatInterval: Duration = .seconds(15),
             heartbeatBytes: [UInt8] = Array(": hb\n\n".utf8),
-            shutdownTimeout: Duration = .seconds(3)
+            shutdownTimeout: Duration = .seconds(3),
+            connectionsPerAddress: Int = 0
         ) {
+            self.connectionsPerAddress = connectionsPerAddress
             self.host = host
             self.port = port
             self.threadPoolSize = threadPoolSize
@@ -141,6 +146,7 @@ public final class HTTPServer: Sendable {
         let configuration = self.configuration
         guard configuration.threadPoolSize >= 1, configuration.connectionLimit >= 1,
             configuration.connectionMemoryLimit >= 4096, configuration.maxBodySize >= 0,
+            configuration.connectionsPerAddress >= 0,
             configuration.heartbeatInterval > .zero
         else {
             throw HTTPServerError(.invalidConfiguration, "limits must be positive (memory limit at least 4096)")
@@ -182,10 +188,13 @@ public final class HTTPServer: Sendable {
                     MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: timeoutSeconds, ptr_value: nil),
                     MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
                 ]
+                // libmicrohttpd's own per-address limit counts per daemon; this one counts across all of them.
+                let limitsAddresses = configuration.connectionsPerAddress > 0
                 return options.withUnsafeMutableBufferPointer { buffer in
                     cmhd_start_daemon(
-                        UInt32(flags), port, mhdAccessHandler, coreRaw, mhdRequestCompleted, coreRaw, sink,
-                        buffer.baseAddress)
+                        UInt32(flags), port, limitsAddresses ? mhdAcceptPolicy : nil, coreRaw, mhdAccessHandler,
+                        coreRaw, mhdRequestCompleted, coreRaw, limitsAddresses ? mhdNotifyConnection : nil, coreRaw,
+                        sink, buffer.baseAddress)
                 }
             }
             guard let daemon else {

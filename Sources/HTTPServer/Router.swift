@@ -16,6 +16,10 @@ public struct Router: Sendable {
         let segments: [Segment]
         let handler: HTTPHandler
 
+        /// How many segments must equal the path's text (more means more specific).
+        var literalCount: Int {
+            segments.count { if case .literal = $0 { true } else { false } }
+        }
         var isCatchAll: Bool {
             if case .rest? = segments.last { return true }
             return false
@@ -67,12 +71,26 @@ public struct Router: Sendable {
     /// Routes without a `*rest` segment are tried first: a path that names a real route answers from it (its
     /// handler, or 405 listing its methods) even when a catch-all such as `GET /*path` would also bind. A
     /// catch-all only decides paths nothing else binds, and never turns them into 405s.
+    ///
+    /// Among the routes that bind, only those with the most literal segments count: `/api/v1/claims/wizard` is the
+    /// `POST` route's path, so `GET` there is a 405 listing `POST`, not `GET /api/v1/claims/:claim_id` with
+    /// "wizard" as the id.
     public func match(method: HTTPMethod, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         for catchAll in [false, true] {
-            var allowed: [HTTPMethod] = []
+            var bound: [(route: Route, parameters: [String: String])] = []
+            var mostLiterals = -1
             for route in routes where route.isCatchAll == catchAll {
                 guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+                let literals = route.literalCount
+                if literals > mostLiterals {
+                    mostLiterals = literals
+                    bound.removeAll()
+                }
+                if literals == mostLiterals { bound.append((route, parameters)) }
+            }
+            var allowed: [HTTPMethod] = []
+            for (route, parameters) in bound {
                 if route.method == method || (method == .head && route.method == .get) {
                     return .found(route, parameters: parameters)
                 }

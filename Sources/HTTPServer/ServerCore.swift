@@ -17,6 +17,9 @@ final class ServerCore: Sendable {
         var lastLibraryMessage: String?
     }
 
+    /// Open connections by client address, across every event loop (kept only with a per-address limit).
+    let connectionsByAddress = Mutex<[ClientAddressKey: Int]>([:])
+
     let configuration: HTTPServer.Configuration
     let router: Router
     let logger: Logger
@@ -28,6 +31,26 @@ final class ServerCore: Sendable {
         self.router = router
         self.logger = logger
         self.metrics = metrics
+    }
+
+    // MARK: - Connections per client address
+
+    /// True while `address` holds fewer connections than ``HTTPServer/Configuration/connectionsPerAddress``.
+    /// (Two connections accepted at the same moment on two loops may both pass: the limit can be exceeded by
+    /// the number of loops at most, never by a client that opens connections one after another.)
+    func admitsConnection(from address: ClientAddressKey) -> Bool {
+        connectionsByAddress.withLock { ($0[address] ?? 0) < configuration.connectionsPerAddress }
+    }
+
+    func connectionStarted(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { $0[address, default: 0] += 1 }
+    }
+
+    func connectionClosed(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { counts in
+            guard let count = counts[address] else { return }
+            counts[address] = count > 1 ? count - 1 : nil
+        }
     }
 
     // MARK: - Access handler
@@ -294,18 +317,25 @@ final class ServerCore: Sendable {
         logger.info("request", metadata: metadata)
     }
 
-    /// A path that matched no route, as logged: segments that look like tokens or ids (16 or more letters, digits,
-    /// `-` or `_`) become `*`, and the whole is cut at 200 characters, so a mistyped URL never puts a session
-    /// token in the log.
+    /// A path that matched no route, as logged: a segment holding something that looks like a token or id (16 or
+    /// more letters, digits, `-` or `_` in a row: `TOKEN`, `TOKEN.js`) or like a phone number (7 or more digits:
+    /// `+79161234567`, `8-916-123-45-67`) becomes `*`, and the whole is cut at 200 characters, so a mistyped URL
+    /// never puts a session token or a phone in the log.
     static func loggablePath(_ path: String) -> String {
         let masked = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
-            let looksLikeToken =
-                segment.utf8.count >= 16
-                && segment.utf8.allSatisfy { byte in
-                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-                }
-            return looksLikeToken ? "*" : segment
+            var run = 0
+            var longestRun = 0
+            var digits = 0
+            for byte in segment.utf8 {
+                let isDigit = byte >= 0x30 && byte <= 0x39
+                let isTokenByte =
+                    isDigit || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                run = isTokenByte ? run + 1 : 0
+                longestRun = max(longestRun, run)
+                if isDigit { digits += 1 }
+            }
+            return longestRun >= 16 || digits >= 7 ? "*" : segment
         }.joined(separator: "/")
         return masked.count > 200 ? String(masked.prefix(200)) + "…" : masked
     }
@@ -328,4 +358,10 @@ extension HTTPResponse {
         if case .bytes(let bytes) = body { return bytes }
         return []
     }
+}
+
+/// A client's IP address (IPv4 as IPv4-mapped IPv6) as a dictionary key.
+struct ClientAddressKey: Hashable, Sendable {
+    var high: UInt64
+    var low: UInt64
 }

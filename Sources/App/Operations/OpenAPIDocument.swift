@@ -236,7 +236,7 @@ enum OpenAPIDocument {
             "/api/v1/telegram/webhook": {
               "post": {
                 "tags": ["identity"], "summary": "Telegram bot updates.", "security": [{"telegramSecret": []}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "description": "A Telegram Update."}}}},
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"description": "A Telegram Update. Anything this bot cannot read (another update type, not JSON, no body) is acknowledged 200 with outcome `ignored`: Telegram would deliver it again and again otherwise."}}}},
                 "responses": {
                   "200": {"description": "Handled.", "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "outcome": {"enum": ["start", "linked", "merged", "already_linked", "foreign_contact", "invalid_phone", "ignored"]}}}}}},
                   "401": {"$ref": "#/components/responses/Error"},
@@ -302,7 +302,7 @@ enum OpenAPIDocument {
                 "tags": ["claims"], "summary": "Save and submit the wizard: the planner is asked for the claim plan.", "security": [{"session": []}],
                 "requestBody": {
                   "required": true,
-                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
+                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "anyOf": [{"required": ["claim_id"]}, {"required": ["type_code"]}], "description": "The draft to submit (`claim_id`), or a new claim of `type_code`; one of the two is required.", "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
                 },
                 "responses": {
                   "202": {"description": "Submitted; follow `stream_url`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
@@ -351,7 +351,7 @@ enum OpenAPIDocument {
                 "tags": ["claims"], "summary": "The confirmation document for the sandboxed iframe (strict CSP).", "security": [{"session": []}],
                 "parameters": [
                   {"$ref": "#/components/parameters/claimID"},
-                  {"name": "render", "in": "query", "required": false, "schema": {"type": "string"}, "description": "A hex nonce."}
+                  {"name": "render", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{16,64}$"}, "description": "A nonce of 16-64 lowercase hex digits (400 invalid_field otherwise)."}
                 ],
                 "responses": {
                   "200": {"description": "The document.", "content": {"text/html": {"schema": {"type": "string"}}}},
@@ -401,7 +401,7 @@ enum OpenAPIDocument {
                   {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}
                 ],
                 "responses": {
-                  "200": {"description": "One terminal event: claim_plan_ready, claim_plan_error or claim_plan_timeout.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                  "200": {"description": "One terminal event: claim_plan_ready, claim_plan_error or claim_plan_timeout.", "content": {"text/event-stream": {"schema": {"type": "object", "description": "One server-sent event (heartbeats are comments, not events). `data` is JSON: the plan, or {message}.", "required": ["event", "data"], "properties": {"event": {"enum": ["claim_plan_ready", "claim_plan_error", "claim_plan_timeout"]}, "id": {"type": "string"}, "data": {"type": "string"}, "retry": {"type": "integer"}}}}}},
                   "204": {"description": "Last-Event-ID is the terminal event: nothing more to send."},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"$ref": "#/components/responses/Error"},
