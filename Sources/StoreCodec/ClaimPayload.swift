@@ -17,6 +17,8 @@ package struct ClaimPayload {
     /// Canonical JSON text of the embedded array.
     package var documentsMeta: String
     package var statusHistory: [StatusChange]
+    package var wizardStep: Int? = nil
+    package var consent: ConsentRecord? = nil
 
     // MARK: - Encoding
 
@@ -44,6 +46,22 @@ package struct ClaimPayload {
             json_array_append_new(history, entry)
         }
         set(object, "status_history", history)
+        if let step = claim.wizardStep {
+            set(object, "wizard_step", json_integer(json_int_t(step)))
+        } else {
+            _ = json_object_del(object, "wizard_step")
+        }
+        if let consent = claim.consent {
+            let entry = json_object()!
+            set(entry, "submission_id", string(consent.submissionID))
+            set(entry, "confirmed_at", string(consent.confirmedAt))
+            set(entry, "language", string(consent.language.rawValue))
+            set(entry, "receipt", string(consent.receipt))
+            set(entry, "receipt_sha256", string(consent.receiptSHA256))
+            set(object, "consent", entry)
+        } else {
+            _ = json_object_del(object, "consent")
+        }
         return try serialize(object, operation: operation)
     }
 
@@ -108,9 +126,28 @@ package struct ClaimPayload {
             }
         }
 
+        var wizardStep: Int?
+        if let raw = member("wizard_step") {
+            guard isType(raw, .integer) else { throw corrupt("wizard_step is not an integer") }
+            wizardStep = Int(clamping: json_integer_value(raw))
+        }
+
+        var consent: ConsentRecord?
+        if let raw = member("consent") {
+            func text(_ key: String) -> String? { json_object_get(raw, key).flatMap(stringValue) }
+            guard isType(raw, .object), let submissionID = text("submission_id"),
+                let confirmedAt = text("confirmed_at"),
+                let language = text("language").flatMap({ UILanguage(rawValue: $0) }),
+                let receipt = text("receipt"), let sha256 = text("receipt_sha256")
+            else { throw corrupt("consent is malformed") }
+            consent = ConsentRecord(
+                submissionID: submissionID, confirmedAt: confirmedAt, language: language, receipt: receipt,
+                receiptSHA256: sha256)
+        }
+
         return ClaimPayload(
             phone: member("phone").flatMap(stringValue), answers: answers, wizardPlan: wizardPlan,
-            documentsMeta: documentsMeta, statusHistory: statusHistory)
+            documentsMeta: documentsMeta, statusHistory: statusHistory, wizardStep: wizardStep, consent: consent)
     }
 
     // MARK: - JSON helpers

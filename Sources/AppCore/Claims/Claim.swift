@@ -56,6 +56,11 @@ public struct Claim: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var expiresAt: Date?
+    /// `payload.wizard_step`: the wizard page the person was last on (1-based; one past the last page is the
+    /// check-answers page), so that coming back on another device lands on the same step.
+    public var wizardStep: Int? = nil
+    /// `payload.consent`: the confirmation receipt, once the person confirmed.
+    public var consent: ConsentRecord? = nil
 
     public init(
         id: String, sessionToken: String, unifiedID: String, userID: Int64, telegramID: Int64? = nil,
