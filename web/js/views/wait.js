@@ -7,7 +7,8 @@ import { h, button, heading, setTitle } from "../dom.js";
 import { openClaimFresh, planMatches, submissionOutdated } from "../claim-model.js";
 import { claimPath } from "./wizard.js";
 
-const SLOW_AFTER_S = 20;
+// After this long the page says so and offers to come back later (the plan is kept; the draft opens it).
+const SLOW_AFTER_S = 10;
 
 // The submission no longer matches the answers (edited since, maybe in another tab): explain, go to the check page.
 export function toCheckStale(ctx, s) {
