@@ -217,6 +217,8 @@ const en = {
     documents: "Documents",
     required: "required",
     optional: "if you have it",
+    claimIdLabel: "Claim identifier",
+    submissionLabel: "Submission number",
     hashLabel: "Checksum (SHA-256)",
     hashHint: "SHA-256 of the receipt text; the API documentation explains how to recompute it.",
     download: "Download the receipt (JSON)",

@@ -230,6 +230,8 @@ const ru = {
     documents: "Документы",
     required: "обязательно",
     optional: "если есть",
+    claimIdLabel: "Идентификатор заявки",
+    submissionLabel: "Номер отправки",
     hashLabel: "Контрольная сумма (SHA-256)",
     hashHint: "SHA-256 от текста квитанции; как её пересчитать, описано в документации API.",
     download: "Скачать квитанцию (JSON)",

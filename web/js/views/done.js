@@ -89,8 +89,8 @@ function receiptSection(claim, doc) {
       String(doc.declaration || "")),
     h("dl", { class: "summary-list summary-list--plain" },
       summaryRow(W.confirmedAt, h("time", { id: "receipt-time", datetime: r.confirmed_at }, formatDateTime(r.confirmed_at))),
-      summaryRow(T.done.numberLabel, h("span", { id: "receipt-claim-id", class: "receipt__hash" }, String(doc.claim_id || ""))),
-      summaryRow("submission_id", h("span", { id: "receipt-submission-id", class: "receipt__hash" }, String(doc.submission_id || ""))),
+      summaryRow(W.claimIdLabel, h("span", { id: "receipt-claim-id", class: "receipt__hash" }, String(doc.claim_id || ""))),
+      summaryRow(W.submissionLabel, h("span", { id: "receipt-submission-id", class: "receipt__hash" }, String(doc.submission_id || ""))),
       summaryRow(W.hashLabel, h("code", { id: "receipt-hash", class: "receipt__hash" }, r.sha256))),
     h("p", { class: "hint" }, W.hashHint, " ", download));
 }
