@@ -247,6 +247,7 @@ extension PostgresStore {
             updatedAt: try row.requiredDate(12, "updated_at"), expiresAt: try row.date(13, "expires_at"))
         claim.wizardStep = payload.wizardStep
         claim.consent = payload.consent
+        claim.telegramNotice = payload.telegramNotice
         return (claim, payloadText)
     }
 }

@@ -236,6 +236,7 @@ extension SQLiteStore {
             updatedAt: try requiredDate(row, 12, "updated_at"), expiresAt: try row.date(13, "expires_at"))
         claim.wizardStep = payload.wizardStep
         claim.consent = payload.consent
+        claim.telegramNotice = payload.telegramNotice
         return (claim, payloadText)
     }
 }

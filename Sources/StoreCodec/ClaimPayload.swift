@@ -19,6 +19,7 @@ package struct ClaimPayload {
     package var statusHistory: [StatusChange]
     package var wizardStep: Int? = nil
     package var consent: ConsentRecord? = nil
+    package var telegramNotice: TelegramNotice? = nil
 
     // MARK: - Encoding
 
@@ -61,6 +62,15 @@ package struct ClaimPayload {
             set(object, "consent", entry)
         } else {
             _ = json_object_del(object, "consent")
+        }
+        if let notice = claim.telegramNotice {
+            let entry = json_object()!
+            set(entry, "submission_id", string(notice.submissionID))
+            set(entry, "chat_id", json_integer(json_int_t(notice.chatID)))
+            set(entry, "language", string(notice.language.rawValue))
+            set(object, "telegram_notice", entry)
+        } else {
+            _ = json_object_del(object, "telegram_notice")
         }
         return try serialize(object, operation: operation)
     }
@@ -145,9 +155,21 @@ package struct ClaimPayload {
                 receiptSHA256: sha256)
         }
 
+        var telegramNotice: TelegramNotice?
+        if let raw = member("telegram_notice") {
+            guard isType(raw, .object), let submissionID = json_object_get(raw, "submission_id").flatMap(stringValue),
+                let chat = json_object_get(raw, "chat_id"), isType(chat, .integer),
+                let language = json_object_get(raw, "language").flatMap(stringValue)
+                    .flatMap({ UILanguage(rawValue: $0) })
+            else { throw corrupt("telegram_notice is malformed") }
+            telegramNotice = TelegramNotice(
+                submissionID: submissionID, chatID: Int64(json_integer_value(chat)), language: language)
+        }
+
         return ClaimPayload(
             phone: member("phone").flatMap(stringValue), answers: answers, wizardPlan: wizardPlan,
-            documentsMeta: documentsMeta, statusHistory: statusHistory, wizardStep: wizardStep, consent: consent)
+            documentsMeta: documentsMeta, statusHistory: statusHistory, wizardStep: wizardStep, consent: consent,
+            telegramNotice: telegramNotice)
     }
 
     // MARK: - JSON helpers

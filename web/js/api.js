@@ -96,6 +96,9 @@ export const api = {
   claim: (id) => request("GET", `/api/v1/claims/${enc(id)}`),
   saveDraft: (id, answers, revision) => request("PUT", `/api/v1/claims/${enc(id)}/draft`, { answers, revision }),
   submitWizard: (id, answers, revision) => request("POST", "/api/v1/claims/wizard", { claim_id: id, answers, revision }),
+  telegramNotice: (id) => request("GET", `/api/v1/claims/${enc(id)}/telegram-notice`),
+  askTelegramNotice: (id, submissionId) =>
+    request("PUT", `/api/v1/claims/${enc(id)}/telegram-notice`, { submission_id: submissionId }),
   saveStep: (id, step) => request("PUT", `/api/v1/claims/${enc(id)}/step`, { step }),
   confirm: (id, submissionId) => request("POST", `/api/v1/claims/${enc(id)}/confirm`, { submission_id: submissionId }),
   cancel: (id, submissionId) => request("POST", `/api/v1/claims/${enc(id)}/cancel`, { submission_id: submissionId }),

@@ -407,6 +407,30 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/claims/{claim_id}/telegram-notice": {
+              "get": {
+                "tags": ["claims"], "summary": "Whether a Telegram message can be sent when the plan is ready, and whether it was asked for.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"description": "The offer.", "content": {"application/json": {"schema": {"type": "object", "properties": {"available": {"type": "boolean"}, "requested": {"type": "boolean"}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "put": {
+                "tags": ["claims"], "summary": "Send me a Telegram message when the plan of this submission is ready.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                "responses": {
+                  "200": {"description": "Asked for.", "content": {"application/json": {"schema": {"type": "object", "properties": {"requested": {"const": true}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
             "/api/v1/claims/{claim_id}/cancel": {
               "post": {
                 "tags": ["claims"], "summary": "Go back: the claim stays a draft with its answers.", "security": [{"session": []}],

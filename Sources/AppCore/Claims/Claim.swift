@@ -61,6 +61,9 @@ public struct Claim: Sendable, Equatable {
     public var wizardStep: Int? = nil
     /// `payload.consent`: the confirmation receipt, once the person confirmed.
     public var consent: ConsentRecord? = nil
+    /// `payload.telegram_notice`: the person chose not to wait for the plan of this submission and asked for a
+    /// Telegram message when it is ready. Cleared when the message is enqueued.
+    public var telegramNotice: TelegramNotice? = nil
 
     public init(
         id: String, sessionToken: String, unifiedID: String, userID: Int64, telegramID: Int64? = nil,

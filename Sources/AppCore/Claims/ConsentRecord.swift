@@ -104,3 +104,18 @@ public enum ConfirmationWording {
         }
     }
 }
+
+/// A request to be told in Telegram when the plan of a submission is ready (see ``Claim/telegramNotice``).
+public struct TelegramNotice: Sendable, Equatable {
+    public var submissionID: String
+    /// The private chat with the bot (the person's Telegram user id).
+    public var chatID: Int64
+    /// The language of the message.
+    public var language: UILanguage
+
+    public init(submissionID: String, chatID: Int64, language: UILanguage) {
+        self.submissionID = submissionID
+        self.chatID = chatID
+        self.language = language
+    }
+}

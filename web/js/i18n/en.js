@@ -163,6 +163,9 @@ const en = {
     backToAnswers: "Back to the answers",
     later: "Come back later",
     leave: "Don't want to wait? Go back to your claims — the draft is saved.",
+    telegramOffer: "You don't have to wait: we will send you a message in Telegram when the claim is ready.",
+    telegramAsk: "Message me in Telegram when it is ready",
+    telegramAsked: "Done: we will send you a message in Telegram when the claim is ready. You can close this page.",
   },
 
   confirm: {
