@@ -439,6 +439,10 @@ def test_whole_flow_by_keyboard_alone_accessible_at_360_with_a_verifiable_receip
     press(driver, Keys.ENTER)
     wait_step(driver, "done")
     assert driver.find_element("id", "receipt-hash").text == stored["receipt"]["sha256"]
+    tab_to(driver, "receipt-toggle")
+    press(driver, Keys.ENTER)
+    assert driver.execute_script("return document.getElementById('receipt-details').open")
+    assert driver.find_element("id", "receipt-declaration").text == receipt["declaration"]
     check_step(driver, "claim", shots)
 
     # The switch offers the other language and keeps the place.
@@ -511,3 +515,66 @@ def test_every_catalog_has_the_same_texts_as_the_russian_one(server_factory, bro
         """
     )
     assert missing == {"missing": [], "extra": [], "kinds": []}
+
+
+def test_a_slow_plan_offers_a_telegram_message_that_arrives(server_factory, browsers):
+    """The person signed in through the Telegram Mini App does not wait: the waiting page offers a Telegram
+    message, and the Bot API (a fake on loopback) receives it once the plan is there."""
+    import http.server
+    import threading
+
+    from test_telegram import BOT_TOKEN, init_data, launch_url
+
+    received = []
+
+    class BotAPI(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, json.loads(body or b"null")))
+            answer = b'{"ok":true,"result":{}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    bot = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BotAPI)
+    threading.Thread(target=bot.serve_forever, daemon=True).start()
+    try:
+        server = server_factory(
+            CLPR_TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+            CLPR_TELEGRAM_API_URL=f"http://127.0.0.1:{bot.server_address[1]}",
+            CLPR_PLANNER_DELAY_MS="16000",
+        )
+        driver = browsers("ru")
+        driver.get(launch_url(server, init_data(777_001)))
+        wait_step(driver, "home")
+        claim = driver.execute_script(
+            """
+            const r = await fetch('/api/v1/claims/wizard', {method: 'POST', headers: {'Content-Type': 'application/json'},
+              body: JSON.stringify({type_code: 'property', answers: arguments[0]})});
+            return await r.json();
+            """,
+            {"policy_number": "ИМ-1", "damage_kind": "fire", "event_date": "2026-11-15", "address": "Москва",
+             "description": "Пожар", "estimated_damage": "1000", "authorities_notified": "no"},
+        )
+        driver.get(server.base + f"/#/claims/{claim['claim_id']}/wait")
+        wait_step(driver, "wait")
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements("id", "notify-telegram"))
+        assert "Telegram" in driver.find_element("id", "telegram-offer").text
+        check_step(driver, "wait-telegram", SCREENSHOTS if os.environ.get("CLPR_SCREENSHOTS") == "1" else None)
+        tab_to(driver, "notify-telegram")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements("id", "telegram-asked"))
+        assert received == [], "nothing is sent before the plan is ready"
+        WebDriverWait(driver, 20).until(lambda d: received)
+        path, body = received[0]
+        assert path.endswith("/sendMessage") and body["chat_id"] == 777_001
+        assert body["text"].startswith("Ваша заявка готова")
+        time.sleep(1)
+        assert len(received) == 1
+    finally:
+        bot.shutdown()

@@ -228,6 +228,7 @@ const en = {
     uploadedHeading: "Uploaded documents",
     uploadedAt: (d) => `uploaded ${d}`,
     planHeading: "Claim",
+    showContent: "Show the confirmed text of the claim",
   },
 
   status: {

@@ -241,6 +241,7 @@ const ru = {
     uploadedHeading: "Загруженные документы",
     uploadedAt: (d) => `загружен ${d}`,
     planHeading: "Заявление",
+    showContent: "Показать подтверждённый текст заявления",
   },
 
   status: {

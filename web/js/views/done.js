@@ -68,30 +68,35 @@ function receiptSection(claim, doc) {
     // The exact bytes that were hashed.
     download.href = URL.createObjectURL(new Blob([r.document], { type: "application/json" }));
   });
+  // The time and the checksum in view; the confirmed text itself folded away (it was written for checking before
+  // confirming, and the page already says what happens next), one keypress to open.
   return h("section", { class: "receipt", id: "receipt", "aria-labelledby": "receipt-heading" },
     h("h2", { class: "heading-m", id: "receipt-heading" }, W.receiptHeading),
     h("p", { class: "body" }, W.receiptIntro),
-    h("h3", { class: "heading-s", id: "receipt-title", lang: planLang() }, String(doc.title || "")),
-    h("p", { class: "body pre-wrap", id: "receipt-summary", lang: planLang() }, String(doc.summary || "")),
-    h("h4", { class: "heading-s" }, W.answers),
-    h("dl", { class: "summary-list", id: "receipt-fields" }, fields.map((f) =>
-      h("div", { class: "summary-list__row receipt-field", lang: planLang() },
-        h("dt", { class: "summary-list__key receipt-field__label" }, String(f.label ?? "")),
-        h("dd", { class: "summary-list__value receipt-field__value pre-wrap" }, String(f.value ?? ""))))),
-    h("h4", { class: "heading-s" }, W.documents),
-    h("ul", { class: "list list--bullet", id: "receipt-documents" }, docs.map((d) =>
-      h("li", { class: "receipt-doc", dataset: { required: String(d.required === true) } },
-        h("span", { class: "receipt-doc__title", lang: planLang() }, String(d.title ?? "")), " ",
-        h("span", { class: "hint" }, `(${d.required ? W.required : W.optional})`),
-        typeof d.hint === "string" ? h("span", { class: "hint block receipt-doc__hint", lang: planLang() }, d.hint) : null))),
-    h("h4", { class: "heading-s" }, W.declaration),
-    h("p", { class: "body receipt__declaration", id: "receipt-declaration", lang: String(doc.language || r.language || "ru") },
-      String(doc.declaration || "")),
     h("dl", { class: "summary-list summary-list--plain" },
       summaryRow(W.confirmedAt, h("time", { id: "receipt-time", datetime: r.confirmed_at }, formatDateTime(r.confirmed_at))),
-      summaryRow(W.claimIdLabel, h("span", { id: "receipt-claim-id", class: "receipt__hash" }, String(doc.claim_id || ""))),
-      summaryRow(W.submissionLabel, h("span", { id: "receipt-submission-id", class: "receipt__hash" }, String(doc.submission_id || ""))),
       summaryRow(W.hashLabel, h("code", { id: "receipt-hash", class: "receipt__hash" }, r.sha256))),
+    h("details", { class: "receipt__details", id: "receipt-details" },
+      h("summary", { class: "receipt__summary link", id: "receipt-toggle" }, W.showContent),
+      h("h3", { class: "heading-s", id: "receipt-title", lang: planLang() }, String(doc.title || "")),
+      h("p", { class: "body pre-wrap", id: "receipt-summary", lang: planLang() }, String(doc.summary || "")),
+      h("h4", { class: "heading-s" }, W.answers),
+      h("dl", { class: "summary-list", id: "receipt-fields" }, fields.map((f) =>
+        h("div", { class: "summary-list__row receipt-field", lang: planLang() },
+          h("dt", { class: "summary-list__key receipt-field__label" }, String(f.label ?? "")),
+          h("dd", { class: "summary-list__value receipt-field__value pre-wrap" }, String(f.value ?? ""))))),
+      h("h4", { class: "heading-s" }, W.documents),
+      h("ul", { class: "list list--bullet", id: "receipt-documents" }, docs.map((d) =>
+        h("li", { class: "receipt-doc", dataset: { required: String(d.required === true) } },
+          h("span", { class: "receipt-doc__title", lang: planLang() }, String(d.title ?? "")), " ",
+          h("span", { class: "hint" }, `(${d.required ? W.required : W.optional})`),
+          typeof d.hint === "string" ? h("span", { class: "hint block receipt-doc__hint", lang: planLang() }, d.hint) : null))),
+      h("h4", { class: "heading-s" }, W.declaration),
+      h("p", { class: "body receipt__declaration", id: "receipt-declaration", lang: String(doc.language || r.language || "ru") },
+        String(doc.declaration || "")),
+      h("dl", { class: "summary-list summary-list--plain" },
+        summaryRow(W.claimIdLabel, h("span", { id: "receipt-claim-id", class: "receipt__hash" }, String(doc.claim_id || ""))),
+        summaryRow(W.submissionLabel, h("span", { id: "receipt-submission-id", class: "receipt__hash" }, String(doc.submission_id || ""))))),
     h("p", { class: "hint" }, W.hashHint, " ", download));
 }
 
