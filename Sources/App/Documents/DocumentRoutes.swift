@@ -60,6 +60,7 @@ struct DocumentRoutes: Sendable {
         case nil:
             break
         }
+        try Self.checkAcceptsDocuments(claim)
         guard received.complete else {
             throw APIError(400, "incomplete_body", "Файл пришёл не полностью, попробуйте ещё раз", field: "file")
         }
@@ -80,7 +81,6 @@ struct DocumentRoutes: Sendable {
                 415, "document_type_mismatch", "Содержимое файла не совпадает с его типом или расширением",
                 field: "file")
         }
-        try Self.checkAcceptsDocuments(claim)
         try file.complete()
         let now = Date()
         let document = ClaimDocument(
