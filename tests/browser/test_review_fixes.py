@@ -223,7 +223,8 @@ def test_confirmation_frame_shows_the_whole_document_on_a_phone(server_factory, 
     assert "Заявка принята" in text
     assert "Проверьте данные и подтвердите" not in text
     assert "Подтвердите заявление" not in css(browser, "#next-steps").text
-    assert "пока нельзя" in css(browser, "#upload-note").text
+    # Uploading exists now (the documents step came before this page): no "not yet" note.
+    assert browser.find_elements(By.ID, "upload-note") == []
     full_page_screenshot(browser, "/tmp/webfix-done.png")
 
 
