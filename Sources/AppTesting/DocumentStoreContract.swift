@@ -89,18 +89,23 @@ public struct DocumentStoreContract: Sendable {
     /// `check` sees the claim and its documents as they are under the lock: concurrent adds are serialized.
     public func parallelAddsAreAllKeptAndCounted() async throws {
         let claim = try await awaitingClaim()
-        let documents = (0..<20).map { Self.document(claim, field: "slot\($0 % 3)", content: String(format: "%02x", $0)) }
-        let counts = Mutex<[Int]>([])
+        let documents = (0..<20).map {
+            Self.document(claim, field: "slot\($0 % 3)", content: String(format: "%02x", $0))
+        }
+        final class Counts: Sendable { let seen = Mutex<[Int]>([]) }
+        let counts = Counts()
+        let store = self.store
         try await withThrowingTaskGroup(of: Void.self) { group in
             for document in documents {
                 group.addTask {
                     _ = try await store.addDocument(
-                        document, check: { _, existing in counts.withLock { $0.append(existing.count) } }, place: {})
+                        document, check: { _, existing in counts.seen.withLock { $0.append(existing.count) } },
+                        place: {})
                 }
             }
             try await group.waitForAll()
         }
-        #expect(counts.withLock { $0.sorted() } == Array(0..<20), "each add saw the ones before it")
+        #expect(counts.seen.withLock { $0.sorted() } == Array(0..<20), "each add saw the ones before it")
         let listed = try await store.documents(claimID: claim.id)
         #expect(Set(listed.map(\.id)) == Set(documents.map(\.id)))
         let meta = try #require(try await store.claim(id: claim.id)).documentsMeta

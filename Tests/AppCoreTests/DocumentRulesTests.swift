@@ -11,7 +11,8 @@ import Testing
         // ISO-BMFF: size, "ftyp", major brand, minor version, compatible brands.
         let heic: [UInt8] = [0, 0, 0, 24] + Array("ftypheic".utf8) + [0, 0, 0, 0] + Array("mif1heic".utf8)
         #expect(DocumentContentType.sniff(heic) == .heic)
-        let heifByCompatibleBrand: [UInt8] = [0, 0, 0, 20] + Array("ftypXXXX".utf8) + [0, 0, 0, 0] + Array("msf1".utf8)
+        let heifByCompatibleBrand: [UInt8] =
+            [0, 0, 0, 20] + Array("ftypXXXX".utf8) + [0, 0, 0, 0] + Array("msf1".utf8)
         #expect(DocumentContentType.sniff(heifByCompatibleBrand) == .heic)
         let mp4: [UInt8] = [0, 0, 0, 20] + Array("ftypisom".utf8) + [0, 0, 0, 0] + Array("mp41".utf8)
         #expect(DocumentContentType.sniff(mp4) == nil)

@@ -81,8 +81,13 @@ import Testing
             #expect(download.status == 200)
             #expect(download.body == Self.pdf)
             #expect(download[header: "Content-Type"] == "application/pdf")
-            #expect(download[header: "Content-Disposition"] == "attachment; filename=\"scan.pdf\"; filename*=UTF-8''scan.pdf")
-            #expect(Self.storedFiles(app) == [String(Crypto.hex(Crypto.sha256(Self.pdf)).prefix(2)) + "/" + Crypto.hex(Crypto.sha256(Self.pdf))])
+            #expect(
+                download[header: "Content-Disposition"]
+                    == "attachment; filename=\"scan.pdf\"; filename*=UTF-8''scan.pdf")
+            #expect(
+                Self.storedFiles(app) == [
+                    String(Crypto.hex(Crypto.sha256(Self.pdf)).prefix(2)) + "/" + Crypto.hex(Crypto.sha256(Self.pdf))
+                ])
 
             let early = try await app.json("POST", "/api/v1/claims/\(claimID)/documents/submit", cookie: cookie)
             #expect(early.status == 422)
@@ -106,7 +111,8 @@ import Testing
             #expect(call.json?["claim_id"]?.string == claimID)
             #expect(call.json?["documents"]?.array?.count == slots.count)
             // Sending again is a no-op: no second webhook.
-            #expect(try await app.json("POST", "/api/v1/claims/\(claimID)/documents/submit", cookie: cookie).status == 200)
+            #expect(
+                try await app.json("POST", "/api/v1/claims/\(claimID)/documents/submit", cookie: cookie).status == 200)
             try await Task.sleep(for: .milliseconds(300))
             #expect(n8n.requests.count == 1)
         }
@@ -136,17 +142,21 @@ import Testing
             #expect(elf.errorCode == "unsupported_document_type")
             let json = try await app.json("POST", path, raw: #"{"field_name":"passport"}"#, cookie: cookie)
             #expect(json.status == 415)
-            let unknownSlot = try await Self.upload(app, claimID: claimID, field: "nope", content: Self.pdf, cookie: cookie)
+            let unknownSlot = try await Self.upload(
+                app, claimID: claimID, field: "nope", content: Self.pdf, cookie: cookie)
             #expect(unknownSlot.status == 422)
             #expect(unknownSlot.errorCode == "unknown_document")
 
             // Someone else: 404 for every route, like an unknown claim.
             let stranger = try await app.login(phone: "+79035550011")
-            let foreign = try await Self.upload(app, claimID: claimID, field: "passport", content: Self.pdf, cookie: stranger)
+            let foreign = try await Self.upload(
+                app, claimID: claimID, field: "passport", content: Self.pdf, cookie: stranger)
             #expect(foreign.status == 404)
             #expect(try await app.json("GET", path, cookie: stranger).status == 404)
             #expect(try await app.json("POST", path + "/submit", cookie: stranger).status == 404)
-            #expect(try await Self.upload(app, claimID: claimID, field: "passport", content: Self.pdf, cookie: nil).status == 401)
+            #expect(
+                try await Self.upload(app, claimID: claimID, field: "passport", content: Self.pdf, cookie: nil).status
+                    == 401)
 
             #expect(Self.storedFiles(app).isEmpty)
             let listing = try await app.json("GET", path, cookie: cookie)
