@@ -284,6 +284,36 @@ def test_killed_mid_upload_leaves_no_row_without_a_file_and_no_orphan_after_rest
     assert len(blobs(restarted)) == 2
 
 
+def test_a_client_that_goes_away_mid_upload_leaves_nothing(person, server_factory):
+    server, client, env = person
+    claim_id = client.confirmed_claim()
+    conn = client.connection()
+    boundary = "XyZ"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"field_name\"\r\n\r\npassport\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    conn.putrequest("POST", f"/api/v1/claims/{claim_id}/documents")
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Content-Length", str(len(head) + 5_000_000))
+    conn.putheader("Cookie", client.cookie)
+    conn.endheaders()
+    conn.send(head + pdf(1, 2_000_000))
+    deadline = time.time() + 10
+    while not temporary_files(server) and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(temporary_files(server)) == 1
+    conn.sock.close()
+    time.sleep(0.5)
+    assert blobs(server) == [] and document_rows(server, env, claim_id) == []
+    # The temporary file goes when libmicrohttpd reports the request ended: at once when it notices the close,
+    # at the latest after the 60 s connection timeout (a close arriving while it is busy reading is noticed
+    # late with its edge-triggered epoll), when the server stops, and in any case at the next start.
+    server.stop()
+    restarted = server_factory(CLPR_PLANNER_DELAY_MS="100", CLPR_DATA_DIR=server.data, **env)
+    restarted.data = server.data
+    assert temporary_files(restarted) == [] and blobs(restarted) == []
+
+
 def test_orphans_left_by_a_crash_between_blob_and_row_are_removed_at_start(server_factory):
     """What a crash after the rename but before the commit leaves (a blob no row names, a temporary file) is
     removed by the start-up pass; blobs that rows name stay."""
