@@ -24,6 +24,15 @@ public protocol FormSink: AnyObject, Sendable {
     /// parsed up to the closing boundary and no ``receive(field:fileName:contentType:offset:data:)`` refused), or
     /// with `complete == false` when the connection closed first (the handler then never runs).
     func finish(complete: Bool)
+
+    /// The request is over (its response was sent, or the connection went away): release whatever the handler did
+    /// not take over, also when the handler never ran (a check before it refused the request). Called once, last,
+    /// on libmicrohttpd's thread. The default does nothing.
+    func close()
+}
+
+extension FormSink {
+    public func close() {}
 }
 
 /// How a route takes its body: streamed through a ``FormSink`` instead of buffered (see
@@ -102,9 +111,12 @@ final class FormUpload: Sendable {
     /// The body is complete: destroys the processor and tells the sink. Harmless after ``abandon()``.
     func finish() { end(connectionClosed: false) }
 
-    /// The request ended without reaching the handler (connection closed, body too large): tells the sink the body
-    /// is incomplete, unless it was finished already.
-    func abandon() { end(connectionClosed: true) }
+    /// The request is over: a body that never finished (connection closed, body too large) is reported incomplete,
+    /// then the sink is closed.
+    func abandon() {
+        end(connectionClosed: true)
+        sink.close()
+    }
 
     private func end(connectionClosed: Bool) {
         let (processor, alreadyFinished, refused) = state.withLock { state in

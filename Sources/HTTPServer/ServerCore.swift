@@ -150,7 +150,7 @@ final class ServerCore: Sendable {
 
     /// `MHD_OPTION_NOTIFY_COMPLETED`: the response was sent (or the connection failed).
     func requestCompleted(_ request: RequestContext) {
-        // An upload the connection dropped mid-way: the sink discards what it kept (no-op after the handler ran).
+        // The end of a streamed body's request: an unfinished body is reported incomplete, then the sink is closed.
         request.form?.abandon()
         state.withLock { _ = $0.handling.removeValue(forKey: ObjectIdentifier(request)) }
     }

@@ -74,7 +74,7 @@ class Client:
         raise AssertionError("the plan never arrived")
 
     def upload(self, claim_id, field_name, content=None, *, path=None, file_name="scan.pdf",
-               content_type="application/pdf", timeout=120, on_sent=None):
+               content_type="application/pdf", timeout=120, on_sent=None, headers=None):
         """POST multipart/form-data; `content` bytes or a file at `path` streamed in 64 KiB pieces.
         Returns (status, json body or None)."""
         boundary = "----clpr" + uuid.uuid4().hex
@@ -92,6 +92,8 @@ class Client:
         conn.putheader("Accept", "application/json")
         if self.cookie:
             conn.putheader("Cookie", self.cookie)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
         conn.endheaders()
         try:
             conn.send(head)

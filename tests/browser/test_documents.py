@@ -224,6 +224,19 @@ def test_twenty_parallel_uploads_to_one_claim_are_all_stored_and_documents_meta_
     assert len(blobs(server)) == 20 and temporary_files(server) == []
 
 
+def test_an_upload_refused_before_its_handler_leaves_no_temporary_file(person):
+    """A cross-site POST is refused by the check that runs before every handler, after the body streamed in."""
+    server, client, env = person
+    claim_id = client.confirmed_claim()
+    status, body = client.upload(claim_id, "passport", pdf(1, 300_000), headers={"Origin": "https://evil.example"})
+    assert status == 403 and body["error"]["code"] == "cross_origin"
+    # Released when libmicrohttpd reports the request done, just after the response went out.
+    deadline = time.time() + 3
+    while temporary_files(server) and time.time() < deadline:
+        time.sleep(0.02)
+    assert temporary_files(server) == [] and blobs(server) == [] and document_rows(server, env, claim_id) == []
+
+
 def test_documents_per_claim_limit(database_env, server_factory):
     server = server_factory(CLPR_PLANNER_DELAY_MS="100", CLPR_DOCUMENTS_PER_CLAIM="2", **database_env)
     client = Client(server).log_in()

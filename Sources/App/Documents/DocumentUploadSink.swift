@@ -110,6 +110,9 @@ final class DocumentUploadSink: FormSink {
     /// Removes the temporary file unless it was placed (harmless twice).
     func discard() { state.withLock { $0.file?.discard() } }
 
+    /// The request is over: whatever was not placed goes (also when a check before the handler refused it).
+    func close() { discard() }
+
     /// What arrived, once the body ended.
     struct Result {
         var fieldName: String
