@@ -11,6 +11,7 @@ import { wizardView, checkView, resumeView } from "./js/views/wizard.js";
 import { waitView } from "./js/views/wait.js";
 import { confirmView } from "./js/views/confirm.js";
 import { doneView } from "./js/views/done.js";
+import { documentsView } from "./js/views/documents.js";
 import { signInWithTelegram } from "./js/telegram.js";
 
 const ID = "([^/?#]+)";
@@ -24,6 +25,7 @@ const routes = [
   [new RegExp(`^/claims/${ID}/edit$`), resumeView, ["id"]],
   [new RegExp(`^/claims/${ID}/wait$`), waitView, ["id"]],
   [new RegExp(`^/claims/${ID}/confirm$`), confirmView, ["id"]],
+  [new RegExp(`^/claims/${ID}/documents$`), documentsView, ["id"]],
   [new RegExp(`^/claims/${ID}$`), doneView, ["id"]],
 ];
 

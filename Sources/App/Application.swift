@@ -49,6 +49,15 @@ public final class Application: Sendable {
             database.close()
             throw error
         }
+        // Uploaded documents: interrupted uploads are cleaned up before anything is served.
+        let files: LocalFileStore
+        do {
+            files = try LocalFileStore(root: configuration.resolvedFilesDirectory)
+            try database.removeOrphanFiles(files, logger: logger.with(label: "clpr.documents"))
+        } catch {
+            database.close()
+            throw error
+        }
         let planBus = PlanBusControl.make(configuration.planBus, logger: logger.with(label: "clpr.bus"))
         let bus = planBus.bus
         let metrics = Metrics()
@@ -116,6 +125,11 @@ public final class Application: Sendable {
         claimRoutes.register(in: &router)
         planNotice.register(in: &router)
         ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
+        DocumentRoutes(
+            claims: claimRoutes, store: database.documents, files: files,
+            limits: .init(maxBytes: configuration.documentMaxBytes, perClaim: configuration.documentsPerClaim),
+            notifiesN8N: configuration.n8n != nil, logger: logger.with(label: "clpr.documents")
+        ).register(in: &router)
         PlanStreamRoutes(
             store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,
             maxStreams: configuration.maxStreams, logger: logger.with(label: "clpr.stream")
@@ -195,10 +209,12 @@ public final class Application: Sendable {
         let client = HTTPClient()
         var senders: [any OutboxSender] = []
         if let n8n = configuration.n8n {
-            senders.append(
-                WebhookSender(
-                    kind: .planRequest, url: n8n.webhookURL, signature: WebhookSignature(secret: n8n.secret),
-                    client: client))
+            for kind in [OutboxKind.planRequest, .claimSubmitted] {
+                senders.append(
+                    WebhookSender(
+                        kind: kind, url: n8n.webhookURL, signature: WebhookSignature(secret: n8n.secret),
+                        client: client))
+            }
         }
         if let url = configuration.crmWebhookURL {
             let crmLogger = logger.with(label: "clpr.crm")

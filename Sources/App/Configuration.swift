@@ -68,6 +68,16 @@ extension Application {
         public var codeDelivery: CodeDelivery = .log
         /// The Telegram bot and Mini App; nil (default) turns both endpoints off (`CLPR_TELEGRAM_BOT_TOKEN`).
         public var telegram: Telegram? = nil
+        /// Where uploaded documents are kept (content-addressed blobs and `tmp/`). Default nil:
+        /// `<dataDirectory>/files`, i.e. `./data/files` (`CLPR_FILES_DIR`).
+        public var filesDirectory: String? = nil
+        /// The largest document file accepted. Default 20 MiB (`CLPR_DOCUMENT_MAX_BYTES`).
+        public var documentMaxBytes: Int = 20 * 1024 * 1024
+        /// Files one claim may hold at most. Default 30 (`CLPR_DOCUMENTS_PER_CLAIM`).
+        public var documentsPerClaim: Int = 30
+
+        /// ``filesDirectory`` or its default under the data directory.
+        public var resolvedFilesDirectory: String { filesDirectory ?? dataDirectory + "/files" }
 
         /// Limits on sending login codes (each limit: at most `count` sends per `window`).
         public struct LoginRateLimits: Sendable, Equatable {

@@ -15,6 +15,8 @@ public struct Router: Sendable {
         public var pattern: String
         let segments: [Segment]
         let handler: HTTPHandler
+        /// Set for routes whose body is streamed through a ``FormSink`` instead of buffered.
+        public var form: FormBody?
 
         /// How many segments must equal the path's text (more means more specific).
         var literalCount: Int {
@@ -43,13 +45,29 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `method` and `pattern`.
-    public mutating func on(_ method: HTTPMethod, _ pattern: String, use handler: @escaping HTTPHandler) {
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, form: FormBody? = nil, use handler: @escaping HTTPHandler
+    ) {
         let segments: [Segment] = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(String(part))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler, form: form))
+    }
+
+    /// Registers a `POST` whose body (`multipart/form-data` or urlencoded) is parsed while it arrives and handed to
+    /// the sink `form` makes, up to `form.maxBodySize`; `handler` then finds the sink in ``HTTPRequest/form``.
+    /// Any other body type is answered 415 before it is read. (Without a server, as in router-level tests, the
+    /// handler sees `form == nil`.)
+    public mutating func post(_ pattern: String, form: FormBody, use handler: @escaping HTTPHandler) {
+        on(.post, pattern, form: form, use: handler)
+    }
+
+    /// The ``FormBody`` of the route `method` and `path` reach, if that route streams its body.
+    func formBody(method: HTTPMethod, path: String) -> FormBody? {
+        guard case .found(let route, _) = match(method: method, path: path) else { return nil }
+        return route.form
     }
 
     public mutating func get(_ pattern: String, use handler: @escaping HTTPHandler) { on(.get, pattern, use: handler) }

@@ -2,6 +2,10 @@ import CMicroHTTPD
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The part of ``HTTPServer`` that libmicrohttpd's callbacks see (through an `Unmanaged` pointer).
 ///
 /// Tracks what must be drained before the daemon may stop: open streams and requests whose connection is
@@ -68,16 +72,39 @@ final class ServerCore: Sendable {
                 method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url),
                 id: Self.makeRequestID(), connection: MHDConnection(connection))
             context.pointee = Unmanaged.passRetained(request).toOpaque()
+            // A route that streams its body (uploads) has a limit of its own; only POSTs can have one.
+            let form = request.method == .post ? router.formBody(method: request.method, path: request.path) : nil
+            let limit = form?.maxBodySize ?? configuration.maxBodySize
             if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-                let length = UInt64(String(cString: declared)), length > UInt64(configuration.maxBodySize)
+                let length = UInt64(String(cString: declared)), length > UInt64(limit)
             {
                 request.markResponded()
-                return queue(bodyTooLarge(), route: nil, for: request, on: connection)
+                return queue(form?.tooLarge ?? bodyTooLarge(limit: limit), route: nil, for: request, on: connection)
+            }
+            if let form {
+                guard let upload = FormUpload.start(on: connection, form: form) else {
+                    request.markResponded()
+                    let refused = HTTPError(
+                        415, code: "unsupported_media_type", message: "Ожидается multipart/form-data",
+                        field: "Content-Type")
+                    return queue(refused.response(), route: nil, for: request, on: connection)
+                }
+                request.form = upload
             }
             return .YES
         }
         let request = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
 
+        if uploadDataSize.pointee > 0, let upload = request.form {
+            let piece = UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee)
+            uploadDataSize.pointee = 0
+            guard upload.feed(piece) else {
+                request.markResponded()
+                logRequest(request, route: nil, status: 413, note: "body too large, connection closed")
+                return .NO
+            }
+            return .YES
+        }
         if uploadDataSize.pointee > 0 {
             let piece = UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee)
             uploadDataSize.pointee = 0
@@ -94,7 +121,11 @@ final class ServerCore: Sendable {
         case .wait:
             return .YES
         case .startHandler(let body):
-            let httpRequest = makeRequest(request, body: body, connection: connection)
+            var httpRequest = makeRequest(request, body: body, connection: connection)
+            if let upload = request.form {
+                upload.finish()
+                httpRequest.form = upload.sink
+            }
             state.withLock { $0.handling[ObjectIdentifier(request)] = request }
             // Suspend before the task exists, so its resume always finds a suspended connection.
             MHD_suspend_connection(connection)
@@ -112,10 +143,9 @@ final class ServerCore: Sendable {
         }
     }
 
-    private func bodyTooLarge() -> HTTPResponse {
+    private func bodyTooLarge(limit: Int) -> HTTPResponse {
         HTTPError(
-            413, code: "payload_too_large",
-            message: "Запрос слишком большой: не больше \(configuration.maxBodySize) байт"
+            413, code: "payload_too_large", message: "Запрос слишком большой: не больше \(limit) байт"
         ).response()
     }
 
@@ -143,6 +173,8 @@ final class ServerCore: Sendable {
 
     /// `MHD_OPTION_NOTIFY_COMPLETED`: the response was sent (or the connection failed).
     func requestCompleted(_ request: RequestContext) {
+        // The end of a streamed body's request: an unfinished body is reported incomplete, then the sink is closed.
+        request.form?.abandon()
         state.withLock { _ = $0.handling.removeValue(forKey: ObjectIdentifier(request)) }
     }
 
@@ -166,6 +198,14 @@ final class ServerCore: Sendable {
         switch response.body {
         case .bytes(let bytes):
             mhdResponse = Self.bufferResponse(bytes)
+        case .file(let file):
+            if request.method != .head, let descriptor = file.take() {
+                // libmicrohttpd owns the descriptor from here (closed with the response, or now if this fails).
+                mhdResponse = MHD_create_response_from_fd64(file.size, descriptor)
+                if mhdResponse == nil { close(descriptor) }
+            } else {
+                mhdResponse = Self.bufferResponse([])
+            }
         case .stream(let stream):
             if request.method == .head {
                 // HEAD gets GET's headers and no body: the stream is never sent.

@@ -222,7 +222,7 @@ extension PostgresStore {
     private static func isUUID(_ text: String) -> Bool { UUID(uuidString: text) != nil }
 
     /// The one claim matching `condition` (a constant SQL fragment with `$1`), with its raw payload text.
-    private static func loadClaim(
+    static func loadClaim(
         where condition: StaticString, _ value: PostgresValue, _ connection: PostgresConnection
     ) throws -> (claim: Claim, payload: String?)? {
         try connection.queryFirst(

@@ -211,7 +211,7 @@ extension SQLiteStore {
     }
 
     /// The one claim matching `condition` (a constant SQL fragment with one `?`), with its raw payload text.
-    private static func loadClaim(
+    static func loadClaim(
         where condition: StaticString, _ value: SQLValue, _ connection: Connection
     ) throws -> (claim: Claim, payload: String?)? {
         try connection.queryFirst(

@@ -27,6 +27,9 @@ enum Environment {
           CLPR_HOST               address to listen on (default 127.0.0.1; 0.0.0.0 for all)
           CLPR_PORT               port (default 8080; 0 = any free port)
           CLPR_DATA_DIR           SQLite database and files (default ./data)
+          CLPR_FILES_DIR          uploaded documents, content-addressed (default CLPR_DATA_DIR/files)
+          CLPR_DOCUMENT_MAX_BYTES largest document file accepted; larger ones get 413 (default 20971520)
+          CLPR_DOCUMENTS_PER_CLAIM     files one claim may hold (default 30)
           CLPR_DATABASE_URL       postgres://user:password@host:5432/dbname?sslmode=require (also postgresql://,
                                   a unix socket as ?host=/run/postgresql): store everything in PostgreSQL
                                   instead of SQLite (default unset: SQLite in CLPR_DATA_DIR)
@@ -90,6 +93,22 @@ enum Environment {
         guard access(data, W_OK) == 0 else {
             throw InvalidValue(variable: "CLPR_DATA_DIR", value: data, expected: "a writable directory")
         }
+        // The files directory (created when missing, under the data directory by default) must be writable too.
+        let files = configuration.resolvedFilesDirectory
+        if !FileManager.default.fileExists(atPath: files, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+            } catch {
+                throw InvalidValue(
+                    variable: "CLPR_FILES_DIR", value: files,
+                    expected: "a directory that can be created (\(errnoText()))")
+            }
+        } else if !isDirectory.boolValue {
+            throw InvalidValue(variable: "CLPR_FILES_DIR", value: files, expected: "a directory, not a file")
+        }
+        guard access(files, W_OK) == 0 else {
+            throw InvalidValue(variable: "CLPR_FILES_DIR", value: files, expected: "a writable directory")
+        }
         guard serving else { return }
         let web = configuration.webDirectory
         guard FileManager.default.fileExists(atPath: web, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -126,6 +145,9 @@ enum Environment {
         if let port = try int("CLPR_PORT", 0...65535) { config.port = UInt16(port) }
         if let dir = env["CLPR_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
         if let dir = env["CLPR_WEB_DIR"], !dir.isEmpty { config.webDirectory = dir }
+        if let dir = env["CLPR_FILES_DIR"], !dir.isEmpty { config.filesDirectory = dir }
+        if let bytes = try int("CLPR_DOCUMENT_MAX_BYTES", 1024...(1 << 40)) { config.documentMaxBytes = bytes }
+        if let n = try int("CLPR_DOCUMENTS_PER_CLAIM", 1...1000) { config.documentsPerClaim = n }
         let poolSize = try int("CLPR_DATABASE_POOL_SIZE", 1...256)
         if let url = env["CLPR_DATABASE_URL"], !url.isEmpty {
             do {

@@ -260,11 +260,13 @@ struct ClaimRoutes: Sendable {
             guard claim.status == .draft, claim.submissionID == submissionID, claim.isSubmissionCurrent else {
                 throw APIError(409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз")
             }
+            // A plan that lists documents waits for them (`awaiting_documents`); one without goes to work at once.
+            let next = DocumentSlots(planJSON: planJSON).statusAfterConfirmation
             claim.wizardPlan = planJSON
             claim.consent = consent
             claim.isConfirmed = true
-            claim.status = .inWork
-            claim.statusHistory.append(StatusChange(status: .inWork, at: now))
+            claim.status = next
+            claim.statusHistory.append(StatusChange(status: next, at: now))
             claim.updatedAt = now
         }
         logger.info("claim confirmed", metadata: ["claim_id": claim.id, "submission_id": submissionID])

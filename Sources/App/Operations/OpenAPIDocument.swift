@@ -27,7 +27,8 @@ enum OpenAPIDocument {
             },
             "parameters": {
               "claimID": {"name": "claim_id", "in": "path", "required": true, "schema": {"type": "string"}},
-              "sessionToken": {"name": "session_token", "in": "path", "required": true, "schema": {"type": "string"}}
+              "sessionToken": {"name": "session_token", "in": "path", "required": true, "schema": {"type": "string"}},
+              "documentID": {"name": "document_id", "in": "path", "required": true, "schema": {"type": "string"}}
             },
             "headers": {
               "X-Request-Id": {"description": "The request's id, also in the request's log line.", "schema": {"type": "string"}}
@@ -125,6 +126,17 @@ enum OpenAPIDocument {
                   "session_token": {"type": "string"},
                   "submission_id": {"type": "string"},
                   "stream_url": {"type": "string"}
+                }
+              },
+              "Document": {
+                "type": "object",
+                "required": ["id", "field_name", "file_name", "content_type", "size", "sha256", "uploaded_at", "download_url"],
+                "properties": {
+                  "id": {"type": "string"}, "field_name": {"type": "string"},
+                  "file_name": {"type": "string", "description": "The person's name for the file, without path or control characters."},
+                  "content_type": {"enum": ["application/pdf", "image/jpeg", "image/png", "image/heic", "image/webp"]},
+                  "size": {"type": "integer"}, "sha256": {"type": "string"}, "uploaded_at": {"type": "string"},
+                  "download_url": {"type": "string"}
                 }
               },
               "Decision": {
@@ -440,6 +452,75 @@ enum OpenAPIDocument {
                   "200": {"$ref": "#/components/responses/Claim"},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/documents": {
+              "get": {
+                "tags": ["documents"], "summary": "The documents step: one slot per document of the confirmed plan, with its files; whether the documents can be sent.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"description": "Slots and documents.", "content": {"application/json": {"schema": {"type": "object", "properties": {"claim_id": {"type": "string"}, "status": {"type": "string"}, "accepts_uploads": {"type": "boolean"}, "can_submit": {"type": "boolean"}, "missing": {"type": "array", "items": {"type": "string"}}, "limits": {"type": "object", "properties": {"max_bytes": {"type": "integer"}, "max_files": {"type": "integer"}, "content_types": {"type": "array", "items": {"type": "string"}}}}, "slots": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "hint": {"type": ["string", "null"]}, "required": {"type": "boolean"}, "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}}}, "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "post": {
+                "tags": ["documents"], "summary": "Upload one file into a slot (multipart/form-data, streamed to disk). The type is decided by the content (PDF, JPEG, PNG, HEIC/HEIF, WebP); the same content in the same slot answers 200 with the existing document.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["field_name", "file"], "properties": {"field_name": {"type": "string", "description": "The slot: a `code` of the plan's `required_documents`."}, "file": {"type": "string", "format": "binary"}}}}}
+                },
+                "responses": {
+                  "200": {"description": "Already stored in this slot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                  "201": {"description": "Stored.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                  "400": {"$ref": "#/components/responses/Error"},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "413": {"$ref": "#/components/responses/Error"},
+                  "415": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/documents/submit": {
+              "post": {
+                "tags": ["documents"], "summary": "Send the documents: every required slot must hold a file; the claim moves to in_work and n8n gets a claim_submitted webhook through the outbox (idempotent).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"$ref": "#/components/responses/Claim"},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/documents/{document_id}": {
+              "get": {
+                "tags": ["documents"], "summary": "Download the file (Content-Disposition: attachment with the original name).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}, {"$ref": "#/components/parameters/documentID"}],
+                "responses": {
+                  "200": {"description": "The file, in its sniffed media type.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "delete": {
+                "tags": ["documents"], "summary": "Delete an uploaded file (only before the documents are sent).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}, {"$ref": "#/components/parameters/documentID"}],
+                "responses": {
+                  "204": {"description": "Deleted."},
+                  "401": {"$ref": "#/components/responses/Error"},
                   "404": {"$ref": "#/components/responses/Error"},
                   "409": {"$ref": "#/components/responses/Error"},
                   "default": {"$ref": "#/components/responses/Error"}

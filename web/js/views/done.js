@@ -130,7 +130,7 @@ export async function doneView(ctx) {
   const plan = claim.plan || null;
   const numberEl = h("strong", { class: "claim-number", id: "claim-number" }, number);
   const statusEl = h("strong", { class: `tag tag--${claim.status}`, id: "claim-status" }, statusText(claim.status));
-  const fresh = justConfirmed.get() === claim.claim_id && claim.status !== "draft";
+  const fresh = justConfirmed.get() === claim.claim_id && claim.status !== "draft" && claim.status !== "awaiting_documents";
 
   const nodes = [];
   let title;
@@ -147,6 +147,11 @@ export async function doneView(ctx) {
   nodes.push(copyBlock(number, numberEl));
   nodes.push(h("p", { class: "body status-line" }, T.done.statusLabel, " ", statusEl));
 
+  if (claim.status === "awaiting_documents") {
+    nodes.push(notice(T.documents.awaitingNote),
+      button(T.documents.toDocuments, { id: "to-documents", onclick: () => ctx.go(claimPath(id, "/documents")) }));
+  }
+
   if (claim.status === "draft") {
     nodes.push(notice(T.done.draftNote));
     const next = planMatches(claim) && !claim.is_confirmed
@@ -162,7 +167,7 @@ export async function doneView(ctx) {
 
   // No plan summary here: it was written for the check before confirming («Проверьте… и подтвердите»).
   // Document upload does not exist on the site yet: say so instead of promising it.
-  const uploadAvailable = Boolean(claim.upload_url);
+  const uploadAvailable = Boolean(claim.upload_url) || claim.status === "awaiting_documents" || claim.status === "in_work";
   if (claim.status !== "draft") {
     // Steps about confirming are done by now (older plans still list one).
     const steps = planNextSteps(plan).filter((st) => !/^подтвердите(\s|$)/i.test(st.title.trim()));
