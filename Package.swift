@@ -5,7 +5,9 @@ let package = Package(
     name: "clpr",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "clpr", targets: ["clpr"])
+        .executable(name: "clpr", targets: ["clpr"]),
+        // Only for Fuzz/Package.swift (libFuzzer harnesses, a package of its own): a package dependency sees products.
+        .library(name: "ClprModules", targets: ["AppCore", "HTTPServer", "Crypto", "App"]),
     ],
     targets: [
         // MARK: - C libraries (system-library targets, one shim header each)

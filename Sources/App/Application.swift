@@ -49,6 +49,15 @@ public final class Application: Sendable {
             database.close()
             throw error
         }
+        // Uploaded documents: interrupted uploads are cleaned up before anything is served.
+        let files: LocalFileStore
+        do {
+            files = try LocalFileStore(root: configuration.resolvedFilesDirectory)
+            try database.removeOrphanFiles(files, logger: logger.with(label: "clpr.documents"))
+        } catch {
+            database.close()
+            throw error
+        }
         let planBus = PlanBusControl.make(configuration.planBus, logger: logger.with(label: "clpr.bus"))
         let bus = planBus.bus
         let metrics = Metrics()
@@ -76,9 +85,15 @@ public final class Application: Sendable {
         let crm = configuration.crmWebhookURL.map { _ in
             CRMContacts(store: store, dispatcher: dispatcher, logger: logger.with(label: "clpr.crm"))
         }
+        // "We will send you a message in Telegram": offered only with a bot to send it.
+        let planNotice = PlanReadyNotice(
+            store: store, authenticator: authenticator, dispatcher: dispatcher,
+            botID: configuration.telegram.map { TelegramSender.botID(token: $0.botToken) },
+            webAppURL: configuration.telegram?.webAppURL ?? configuration.publicURL,
+            logger: logger.with(label: "clpr.telegram"))
         let intake = PlanIntake(
             bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"),
-            outcomes: PlanIntake.outcomesCounter(in: metrics))
+            outcomes: PlanIntake.outcomesCounter(in: metrics), notice: configuration.telegram == nil ? nil : planNotice)
         Self.registerMetrics(in: metrics, hub: hub, dispatcher: dispatcher, planBus: planBus, database: database)
         let outboxDepth = OutboxDepthGauge(store: store)
         outboxDepth.register(in: metrics)
@@ -110,7 +125,13 @@ public final class Application: Sendable {
             logger: logger.with(label: "clpr.telegram")
         ).register(in: &router)
         claimRoutes.register(in: &router)
+        planNotice.register(in: &router)
         ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
+        DocumentRoutes(
+            claims: claimRoutes, store: database.documents, files: files,
+            limits: .init(maxBytes: configuration.documentMaxBytes, perClaim: configuration.documentsPerClaim),
+            notifiesN8N: configuration.n8n != nil, logger: logger.with(label: "clpr.documents")
+        ).register(in: &router)
         PlanStreamRoutes(
             store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,
             maxStreams: configuration.maxStreams, logger: logger.with(label: "clpr.stream")
@@ -151,7 +172,8 @@ public final class Application: Sendable {
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
                 connectionLimit: configuration.maxStreams + 1024,
                 connectionMemoryLimit: configuration.connectionMemory, maxBodySize: configuration.maxBodySize,
-                heartbeatInterval: configuration.heartbeatInterval),
+                connectionTimeout: configuration.httpIdleTimeout, heartbeatInterval: configuration.heartbeatInterval,
+                connectionsPerAddress: configuration.httpConnectionsPerAddress),
             router: router, logger: logger.with(label: "clpr.http"), metrics: httpMetrics)
     }
 
@@ -192,10 +214,12 @@ public final class Application: Sendable {
         let client = HTTPClient()
         var senders: [any OutboxSender] = []
         if let n8n = configuration.n8n {
-            senders.append(
-                WebhookSender(
-                    kind: .planRequest, url: n8n.webhookURL, signature: WebhookSignature(secret: n8n.secret),
-                    client: client))
+            for kind in [OutboxKind.planRequest, .claimSubmitted] {
+                senders.append(
+                    WebhookSender(
+                        kind: kind, url: n8n.webhookURL, signature: WebhookSignature(secret: n8n.secret),
+                        client: client))
+            }
         }
         if let url = configuration.crmWebhookURL {
             let crmLogger = logger.with(label: "clpr.crm")

@@ -34,11 +34,18 @@ extension Application {
         public var sessionLifetime: Duration
         /// Lifetime of a draft's wizard session (`clpr_claims.expires_at`). Default 30 days.
         public var draftLifetime: Duration
-        /// Worker threads of the HTTP server. Default 2.
+        /// Event loops (threads) of the HTTP server; see `HTTPServer.Configuration.threadPoolSize`. Default 8.
         public var httpThreads: Int
         /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
         /// it) and is most of what an open plan stream costs. Default 8 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
         public var connectionMemory: Int = 8 * 1024
+        /// An idle connection is closed after this long: a keep-alive connection nobody uses, a client that stopped
+        /// sending its request or stopped reading. Streams stay open (their heartbeat is more frequent). Default 60 s
+        /// (`CLPR_HTTP_IDLE_TIMEOUT_S`).
+        public var httpIdleTimeout: Duration = .seconds(60)
+        /// Connections one client address may hold at once; 0: no limit (the default: behind a proxy every
+        /// connection comes from the proxy). For a server facing clients directly (`CLPR_HTTP_MAX_PER_ADDRESS`).
+        public var httpConnectionsPerAddress: Int = 0
         /// Log level. Default info (`CLPR_LOG_LEVEL`).
         public var logLevel: String
         /// Where claims and people are stored. Default ``Database/sqlite`` (`CLPR_DATABASE_URL` selects PostgreSQL).
@@ -61,6 +68,16 @@ extension Application {
         public var codeDelivery: CodeDelivery = .log
         /// The Telegram bot and Mini App; nil (default) turns both endpoints off (`CLPR_TELEGRAM_BOT_TOKEN`).
         public var telegram: Telegram? = nil
+        /// Where uploaded documents are kept (content-addressed blobs and `tmp/`). Default nil:
+        /// `<dataDirectory>/files`, i.e. `./data/files` (`CLPR_FILES_DIR`).
+        public var filesDirectory: String? = nil
+        /// The largest document file accepted. Default 20 MiB (`CLPR_DOCUMENT_MAX_BYTES`).
+        public var documentMaxBytes: Int = 20 * 1024 * 1024
+        /// Files one claim may hold at most. Default 30 (`CLPR_DOCUMENTS_PER_CLAIM`).
+        public var documentsPerClaim: Int = 30
+
+        /// ``filesDirectory`` or its default under the data directory.
+        public var resolvedFilesDirectory: String { filesDirectory ?? dataDirectory + "/files" }
 
         /// Limits on sending login codes (each limit: at most `count` sends per `window`).
         public struct LoginRateLimits: Sendable, Equatable {
@@ -232,7 +249,7 @@ extension Application {
             plannerDelay: Duration = .milliseconds(1500), planTimeout: Duration = .seconds(60),
             heartbeatInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20,
             loginCodePolicy: LoginCodePolicy = LoginCodePolicy(), sessionLifetime: Duration = .seconds(30 * 86_400),
-            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 2, logLevel: String = "info",
+            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 8, logLevel: String = "info",
             database: Database = .sqlite
         ) {
             self.host = host

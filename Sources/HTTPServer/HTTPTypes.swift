@@ -1,4 +1,9 @@
 import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An HTTP method. Unknown methods are kept verbatim so the router can answer 405 (or 501) for them.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -66,10 +71,13 @@ public struct HTTPRequest: Sendable {
     public var parameters: [String: String]
     /// A short random id for logs and the `X-Request-Id` response header.
     public var id: String
+    /// The sink that received the body of a ``Router/post(_:form:use:)`` route (``body`` is then empty).
+    public var form: (any FormSink)?
 
     public init(
         method: HTTPMethod, path: String, query: [String: String] = [:], headers: HTTPHeaders = [:],
-        body: [UInt8] = [], remoteAddress: String? = nil, parameters: [String: String] = [:], id: String = ""
+        body: [UInt8] = [], remoteAddress: String? = nil, parameters: [String: String] = [:], id: String = "",
+        form: (any FormSink)? = nil
     ) {
         self.method = method
         self.path = path
@@ -79,6 +87,7 @@ public struct HTTPRequest: Sendable {
         self.remoteAddress = remoteAddress
         self.parameters = parameters
         self.id = id
+        self.form = form
     }
 
     /// Cookie values from the `Cookie` header(s).
@@ -102,6 +111,8 @@ public struct HTTPResponse: Sendable {
         case bytes([UInt8])
         /// An open-ended body written through ``ResponseStream`` (chunked, never compressed).
         case stream(ResponseStream)
+        /// A file's bytes, sent by libmicrohttpd straight from the descriptor (never read into memory).
+        case file(FileBody)
     }
 
     public var status: Int
@@ -171,3 +182,30 @@ extension HTTPHeaders {
 
 /// JSON string literal for `text` (quotes and escapes, `<` too), used for small hand-built bodies.
 public func jsonQuote(_ text: String) -> String { JSONText.quote(text, escapingHTML: true) }
+
+/// An open file to send as a response body. libmicrohttpd closes the descriptor once the response is sent; a
+/// body that is never sent closes it when released.
+public final class FileBody: Sendable {
+    let state: Mutex<Int32?>
+    /// The bytes to send from the start of the file.
+    public let size: UInt64
+
+    /// - Parameters:
+    ///   - descriptor: an open, blocking, readable descriptor; the body owns it from now on.
+    ///   - size: how many bytes to send from offset 0.
+    public init(descriptor: Int32, size: UInt64) {
+        self.state = Mutex(descriptor)
+        self.size = size
+    }
+
+    /// Hands the descriptor over (to libmicrohttpd); nil if it was taken already.
+    func take() -> Int32? {
+        state.withLock { descriptor in
+            defer { descriptor = nil }; return descriptor
+        }
+    }
+
+    deinit {
+        if let descriptor = take() { _ = close(descriptor) }
+    }
+}

@@ -26,6 +26,8 @@ final class RequestContext: Sendable {
     struct State {
         var body: [UInt8] = []
         var phase = Phase.receiving
+        /// Set on the first call when the route streams its body through a ``FormSink``.
+        var form: FormUpload?
     }
 
     let method: HTTPMethod
@@ -50,6 +52,12 @@ final class RequestContext: Sendable {
             state.body.append(contentsOf: bytes)
             return true
         }
+    }
+
+    /// The streamed body of a ``FormBody`` route, if this request has one.
+    var form: FormUpload? {
+        get { state.withLock { $0.form } }
+        set { state.withLock { $0.form = newValue } }
     }
 
     /// Advances on a call without upload data: start the handler once, then answer once it is ready.

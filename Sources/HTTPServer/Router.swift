@@ -16,7 +16,13 @@ public struct Router: Sendable {
         public var pattern: String
         let segments: [Segment]
         let handler: HTTPHandler
+        /// Set for routes whose body is streamed through a ``FormSink`` instead of buffered.
+        public var form: FormBody?
 
+        /// How many segments must equal the path's text (more means more specific).
+        var literalCount: Int {
+            segments.count { if case .literal = $0 { true } else { false } }
+        }
         var isCatchAll: Bool {
             if case .rest? = segments.last { return true }
             return false
@@ -43,13 +49,29 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `method` and `pattern`.
-    public mutating func on(_ method: HTTPMethod, _ pattern: String, use handler: @escaping HTTPHandler) {
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, form: FormBody? = nil, use handler: @escaping HTTPHandler
+    ) {
         let segments: [Segment] = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in
             if part.hasPrefix(":") { return .parameter(String(part.dropFirst())) }
             if part.hasPrefix("*") { return .rest(String(part.dropFirst())) }
             return .literal(String(part))
         }
-        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler, form: form))
+    }
+
+    /// Registers a `POST` whose body (`multipart/form-data` or urlencoded) is parsed while it arrives and handed to
+    /// the sink `form` makes, up to `form.maxBodySize`; `handler` then finds the sink in ``HTTPRequest/form``.
+    /// Any other body type is answered 415 before it is read. (Without a server, as in router-level tests, the
+    /// handler sees `form == nil`.)
+    public mutating func post(_ pattern: String, form: FormBody, use handler: @escaping HTTPHandler) {
+        on(.post, pattern, form: form, use: handler)
+    }
+
+    /// The ``FormBody`` of the route `method` and `path` reach, if that route streams its body.
+    func formBody(method: HTTPMethod, path: String) -> FormBody? {
+        guard case .found(let route, _) = match(method: method, path: path) else { return nil }
+        return route.form
     }
 
     public mutating func get(_ pattern: String, use handler: @escaping HTTPHandler) { on(.get, pattern, use: handler) }
@@ -71,12 +93,26 @@ public struct Router: Sendable {
     /// Routes without a `*rest` segment are tried first: a path that names a real route answers from it (its
     /// handler, or 405 listing its methods) even when a catch-all such as `GET /*path` would also bind. A
     /// catch-all only decides paths nothing else binds, and never turns them into 405s.
+    ///
+    /// Among the routes that bind, only those with the most literal segments count: `/api/v1/claims/wizard` is the
+    /// `POST` route's path, so `GET` there is a 405 listing `POST`, not `GET /api/v1/claims/:claim_id` with
+    /// "wizard" as the id.
     public func match(method: HTTPMethod, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         for catchAll in [false, true] {
-            var allowed: [HTTPMethod] = []
+            var bound: [(route: Route, parameters: [String: String])] = []
+            var mostLiterals = -1
             for route in routes where route.isCatchAll == catchAll {
                 guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+                let literals = route.literalCount
+                if literals > mostLiterals {
+                    mostLiterals = literals
+                    bound.removeAll()
+                }
+                if literals == mostLiterals { bound.append((route, parameters)) }
+            }
+            var allowed: [HTTPMethod] = []
+            for (route, parameters) in bound {
                 if route.method == method || (method == .head && route.method == .get) {
                     return .found(route, parameters: parameters)
                 }

@@ -2,6 +2,10 @@ import CMicroHTTPD
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The part of ``HTTPServer`` that libmicrohttpd's callbacks see (through an `Unmanaged` pointer).
 ///
 /// Tracks what must be drained before the daemon may stop: open streams and requests whose connection is
@@ -17,6 +21,9 @@ final class ServerCore: Sendable {
         var lastLibraryMessage: String?
     }
 
+    /// Open connections by client address, across every event loop (kept only with a per-address limit).
+    let connectionsByAddress = Mutex<[ClientAddressKey: Int]>([:])
+
     let configuration: HTTPServer.Configuration
     let router: Router
     let logger: Logger
@@ -28,6 +35,26 @@ final class ServerCore: Sendable {
         self.router = router
         self.logger = logger
         self.metrics = metrics
+    }
+
+    // MARK: - Connections per client address
+
+    /// True while `address` holds fewer connections than ``HTTPServer/Configuration/connectionsPerAddress``.
+    /// (Two connections accepted at the same moment on two loops may both pass: the limit can be exceeded by
+    /// the number of loops at most, never by a client that opens connections one after another.)
+    func admitsConnection(from address: ClientAddressKey) -> Bool {
+        connectionsByAddress.withLock { ($0[address] ?? 0) < configuration.connectionsPerAddress }
+    }
+
+    func connectionStarted(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { $0[address, default: 0] += 1 }
+    }
+
+    func connectionClosed(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { counts in
+            guard let count = counts[address] else { return }
+            counts[address] = count > 1 ? count - 1 : nil
+        }
     }
 
     // MARK: - Access handler
@@ -45,16 +72,39 @@ final class ServerCore: Sendable {
                 method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url),
                 id: Self.makeRequestID(), connection: MHDConnection(connection))
             context.pointee = Unmanaged.passRetained(request).toOpaque()
+            // A route that streams its body (uploads) has a limit of its own; only POSTs can have one.
+            let form = request.method == .post ? router.formBody(method: request.method, path: request.path) : nil
+            let limit = form?.maxBodySize ?? configuration.maxBodySize
             if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-                let length = UInt64(String(cString: declared)), length > UInt64(configuration.maxBodySize)
+                let length = UInt64(String(cString: declared)), length > UInt64(limit)
             {
                 request.markResponded()
-                return queue(bodyTooLarge(), route: nil, for: request, on: connection)
+                return queue(form?.tooLarge ?? bodyTooLarge(limit: limit), route: nil, for: request, on: connection)
+            }
+            if let form {
+                guard let upload = FormUpload.start(on: connection, form: form) else {
+                    request.markResponded()
+                    let refused = HTTPError(
+                        415, code: "unsupported_media_type", message: "Ожидается multipart/form-data",
+                        field: "Content-Type")
+                    return queue(refused.response(), route: nil, for: request, on: connection)
+                }
+                request.form = upload
             }
             return .YES
         }
         let request = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
 
+        if uploadDataSize.pointee > 0, let upload = request.form {
+            let piece = UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee)
+            uploadDataSize.pointee = 0
+            guard upload.feed(piece) else {
+                request.markResponded()
+                logRequest(request, route: nil, status: 413, note: "body too large, connection closed")
+                return .NO
+            }
+            return .YES
+        }
         if uploadDataSize.pointee > 0 {
             let piece = UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee)
             uploadDataSize.pointee = 0
@@ -71,7 +121,11 @@ final class ServerCore: Sendable {
         case .wait:
             return .YES
         case .startHandler(let body):
-            let httpRequest = makeRequest(request, body: body, connection: connection)
+            var httpRequest = makeRequest(request, body: body, connection: connection)
+            if let upload = request.form {
+                upload.finish()
+                httpRequest.form = upload.sink
+            }
             state.withLock { $0.handling[ObjectIdentifier(request)] = request }
             // Suspend before the task exists, so its resume always finds a suspended connection.
             MHD_suspend_connection(connection)
@@ -89,10 +143,9 @@ final class ServerCore: Sendable {
         }
     }
 
-    private func bodyTooLarge() -> HTTPResponse {
+    private func bodyTooLarge(limit: Int) -> HTTPResponse {
         HTTPError(
-            413, code: "payload_too_large",
-            message: "Запрос слишком большой: не больше \(configuration.maxBodySize) байт"
+            413, code: "payload_too_large", message: "Запрос слишком большой: не больше \(limit) байт"
         ).response()
     }
 
@@ -120,6 +173,8 @@ final class ServerCore: Sendable {
 
     /// `MHD_OPTION_NOTIFY_COMPLETED`: the response was sent (or the connection failed).
     func requestCompleted(_ request: RequestContext) {
+        // The end of a streamed body's request: an unfinished body is reported incomplete, then the sink is closed.
+        request.form?.abandon()
         state.withLock { _ = $0.handling.removeValue(forKey: ObjectIdentifier(request)) }
     }
 
@@ -143,6 +198,14 @@ final class ServerCore: Sendable {
         switch response.body {
         case .bytes(let bytes):
             mhdResponse = Self.bufferResponse(bytes)
+        case .file(let file):
+            if request.method != .head, let descriptor = file.take() {
+                // libmicrohttpd owns the descriptor from here (closed with the response, or now if this fails).
+                mhdResponse = MHD_create_response_from_fd64(file.size, descriptor)
+                if mhdResponse == nil { close(descriptor) }
+            } else {
+                mhdResponse = Self.bufferResponse([])
+            }
         case .stream(let stream):
             if request.method == .head {
                 // HEAD gets GET's headers and no body: the stream is never sent.
@@ -294,18 +357,25 @@ final class ServerCore: Sendable {
         logger.info("request", metadata: metadata)
     }
 
-    /// A path that matched no route, as logged: segments that look like tokens or ids (16 or more letters, digits,
-    /// `-` or `_`) become `*`, and the whole is cut at 200 characters, so a mistyped URL never puts a session
-    /// token in the log.
+    /// A path that matched no route, as logged: a segment holding something that looks like a token or id (16 or
+    /// more letters, digits, `-` or `_` in a row: `TOKEN`, `TOKEN.js`) or like a phone number (7 or more digits:
+    /// `+79161234567`, `8-916-123-45-67`) becomes `*`, and the whole is cut at 200 characters, so a mistyped URL
+    /// never puts a session token or a phone in the log.
     static func loggablePath(_ path: String) -> String {
         let masked = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> Substring in
-            let looksLikeToken =
-                segment.utf8.count >= 16
-                && segment.utf8.allSatisfy { byte in
-                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-                }
-            return looksLikeToken ? "*" : segment
+            var run = 0
+            var longestRun = 0
+            var digits = 0
+            for byte in segment.utf8 {
+                let isDigit = byte >= 0x30 && byte <= 0x39
+                let isTokenByte =
+                    isDigit || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                run = isTokenByte ? run + 1 : 0
+                longestRun = max(longestRun, run)
+                if isDigit { digits += 1 }
+            }
+            return longestRun >= 16 || digits >= 7 ? "*" : segment
         }.joined(separator: "/")
         return masked.count > 200 ? String(masked.prefix(200)) + "…" : masked
     }
@@ -328,4 +398,10 @@ extension HTTPResponse {
         if case .bytes(let bytes) = body { return bytes }
         return []
     }
+}
+
+/// A client's IP address (IPv4 as IPv4-mapped IPv6) as a dictionary key.
+struct ClientAddressKey: Hashable, Sendable {
+    var high: UInt64
+    var low: UInt64
 }

@@ -22,7 +22,8 @@ struct Migration: Sendable {
 
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
     static let all: [Migration] = [
-        seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity, serverKeys, outboxDepthIndexes,
+        seedTables, clprTables, legacyWebFormPhones, outbox, telegramIdentity, serverKeys, documents,
+        outboxDepthIndexes,
     ]
 
     /// A fixed key for `pg_advisory_xact_lock`: concurrent migrators (two servers starting) take turns.
@@ -361,9 +362,26 @@ extension Migration {
                 """)
         ])
 
+    /// Claim documents (issue 7): `clpr_documents` rows are content blobs found by SHA-256 (one per distinct
+    /// content; the original system's rows keep `sha256` NULL and are left alone), `clpr_claim_documents` rows the
+    /// uploads per claim and slot (`file_id` = `clpr_documents.id` as text).
+    static let documents = Migration(
+        version: 7, name: "claim_documents",
+        steps: [
+            .sql(
+                """
+                ALTER TABLE clpr_documents ADD COLUMN IF NOT EXISTS sha256 text;
+                ALTER TABLE clpr_documents ADD COLUMN IF NOT EXISTS size_bytes bigint;
+                ALTER TABLE clpr_documents ADD COLUMN IF NOT EXISTS content_type text;
+                CREATE UNIQUE INDEX IF NOT EXISTS clpr_documents_sha256 ON clpr_documents (sha256)
+                    WHERE sha256 IS NOT NULL;
+                CREATE INDEX IF NOT EXISTS clpr_claim_documents_claim ON clpr_claim_documents (claim_id, uploaded_at);
+                CREATE INDEX IF NOT EXISTS clpr_claim_documents_file ON clpr_claim_documents (file_id);
+                """)
+        ])
+
     /// `/metrics` reads the outbox's depth at a scrape: pending and dead items, and the oldest pending one's age,
-    /// each from a partial index, so a scrape never scans the sent items that pile up. (Version 7 belongs to
-    /// another change; the runner applies every version not yet recorded, in list order.)
+    /// each from a partial index, so a scrape never scans the sent items that pile up.
     static let outboxDepthIndexes = Migration(
         version: 8, name: "outbox_depth_indexes",
         steps: [

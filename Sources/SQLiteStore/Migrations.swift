@@ -9,7 +9,7 @@ struct Migration: Sendable {
 extension Migration {
     /// Every migration in order. Append only: never edit or renumber one that has shipped.
     static let all: [Migration] = [
-        seedTables, clprTables, outbox, telegramIdentity, serverKeys, outboxDepthIndexes,
+        seedTables, clprTables, outbox, telegramIdentity, serverKeys, documents, outboxDepthIndexes,
     ]
 
     /// The seed's six `clpr_*` tables with their column names (SQLite types), so data moves to and from the
@@ -186,8 +186,22 @@ extension Migration {
             );
             """)
 
+    /// Claim documents (issue 7): `clpr_documents` rows are content blobs found by SHA-256 (one per distinct
+    /// content, shared by every document with those bytes), `clpr_claim_documents` rows the uploads per claim and
+    /// slot (`file_id` = `clpr_documents.id`).
+    static let documents = Migration(
+        version: 7, name: "claim_documents",
+        sql: """
+            ALTER TABLE clpr_documents ADD COLUMN sha256 TEXT;
+            ALTER TABLE clpr_documents ADD COLUMN size_bytes INTEGER;
+            ALTER TABLE clpr_documents ADD COLUMN content_type TEXT;
+            CREATE UNIQUE INDEX clpr_documents_sha256 ON clpr_documents (sha256) WHERE sha256 IS NOT NULL;
+            CREATE INDEX clpr_claim_documents_claim ON clpr_claim_documents (claim_id, uploaded_at);
+            CREATE INDEX clpr_claim_documents_file ON clpr_claim_documents (file_id);
+            """)
+
     /// `/metrics` reads the outbox's depth at a scrape from partial indexes (pending, dead), never scanning the
-    /// sent items. Version 8 as on PostgreSQL (7 belongs to another change).
+    /// sent items. Version 8 as on PostgreSQL.
     static let outboxDepthIndexes = Migration(
         version: 8, name: "outbox_depth_indexes",
         sql: """

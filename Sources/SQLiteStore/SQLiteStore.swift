@@ -48,7 +48,7 @@ public final class SQLiteStore: IdentityStore, ClaimStore {
     /// The configuration the store was opened with.
     public let configuration: Configuration
     /// Every write runs on this connection and its queue.
-    private let writer: QueuedConnection
+    let writer: QueuedConnection
     /// Read-only lookups on hot paths (``performRead(_:_:)``); nil for an in-memory database, which has no
     /// second connection.
     private let reader: QueuedConnection?

@@ -27,6 +27,9 @@ enum Environment {
           CLPR_HOST               address to listen on (default 127.0.0.1; 0.0.0.0 for all)
           CLPR_PORT               port (default 8080; 0 = any free port)
           CLPR_DATA_DIR           SQLite database and files (default ./data)
+          CLPR_FILES_DIR          uploaded documents, content-addressed (default CLPR_DATA_DIR/files)
+          CLPR_DOCUMENT_MAX_BYTES largest document file accepted; larger ones get 413 (default 20971520)
+          CLPR_DOCUMENTS_PER_CLAIM     files one claim may hold (default 30)
           CLPR_DATABASE_URL       postgres://user:password@host:5432/dbname?sslmode=require (also postgresql://,
                                   a unix socket as ?host=/run/postgresql): store everything in PostgreSQL
                                   instead of SQLite (default unset: SQLite in CLPR_DATA_DIR)
@@ -62,8 +65,12 @@ enum Environment {
           CLPR_TELEGRAM_INIT_DATA_MAX_AGE_S  oldest Mini App initData accepted (default 86400)
           CLPR_TELEGRAM_WEBAPP_URL      the Mini App URL on the bot's button (default CLPR_PUBLIC_URL)
           CLPR_TELEGRAM_API_URL         Bot API base URL (default https://api.telegram.org)
-          CLPR_HTTP_THREADS       HTTP worker threads (default 2)
+          CLPR_HTTP_THREADS       HTTP event loops, each a thread on the shared port (default 8)
           CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
+          CLPR_HTTP_IDLE_TIMEOUT_S     an idle connection is closed after this long; more than
+                                  CLPR_SSE_HEARTBEAT_S (default 60)
+          CLPR_HTTP_MAX_PER_ADDRESS    connections one client address may hold; 0 = no limit (default 0:
+                                  behind a proxy all connections come from it; set it when clients connect directly)
           CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
         """
 
@@ -85,6 +92,22 @@ enum Environment {
         }
         guard access(data, W_OK) == 0 else {
             throw InvalidValue(variable: "CLPR_DATA_DIR", value: data, expected: "a writable directory")
+        }
+        // The files directory (created when missing, under the data directory by default) must be writable too.
+        let files = configuration.resolvedFilesDirectory
+        if !FileManager.default.fileExists(atPath: files, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+            } catch {
+                throw InvalidValue(
+                    variable: "CLPR_FILES_DIR", value: files,
+                    expected: "a directory that can be created (\(errnoText()))")
+            }
+        } else if !isDirectory.boolValue {
+            throw InvalidValue(variable: "CLPR_FILES_DIR", value: files, expected: "a directory, not a file")
+        }
+        guard access(files, W_OK) == 0 else {
+            throw InvalidValue(variable: "CLPR_FILES_DIR", value: files, expected: "a writable directory")
         }
         guard serving else { return }
         let web = configuration.webDirectory
@@ -122,6 +145,9 @@ enum Environment {
         if let port = try int("CLPR_PORT", 0...65535) { config.port = UInt16(port) }
         if let dir = env["CLPR_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
         if let dir = env["CLPR_WEB_DIR"], !dir.isEmpty { config.webDirectory = dir }
+        if let dir = env["CLPR_FILES_DIR"], !dir.isEmpty { config.filesDirectory = dir }
+        if let bytes = try int("CLPR_DOCUMENT_MAX_BYTES", 1024...(1 << 40)) { config.documentMaxBytes = bytes }
+        if let n = try int("CLPR_DOCUMENTS_PER_CLAIM", 1...1000) { config.documentsPerClaim = n }
         let poolSize = try int("CLPR_DATABASE_POOL_SIZE", 1...256)
         if let url = env["CLPR_DATABASE_URL"], !url.isEmpty {
             do {
@@ -175,6 +201,15 @@ enum Environment {
         if let s = try int("CLPR_OTP_RESEND_S", 0...3600) { config.loginCodePolicy.resendAfter = .seconds(s) }
         if let n = try int("CLPR_HTTP_THREADS", 1...64) { config.httpThreads = n }
         if let bytes = try int("CLPR_HTTP_CONNECTION_MEMORY", 4096...(1 << 20)) { config.connectionMemory = bytes }
+        if let s = try int("CLPR_HTTP_IDLE_TIMEOUT_S", 2...3600) { config.httpIdleTimeout = .seconds(s) }
+        if config.httpIdleTimeout <= config.heartbeatInterval {
+            throw InvalidValue(
+                variable: "CLPR_HTTP_IDLE_TIMEOUT_S", value: String(config.httpIdleTimeout.components.seconds),
+                expected:
+                    "more seconds than CLPR_SSE_HEARTBEAT_S (\(config.heartbeatInterval.components.seconds)), or idle plan streams are cut"
+            )
+        }
+        if let n = try int("CLPR_HTTP_MAX_PER_ADDRESS", 0...1_000_000) { config.httpConnectionsPerAddress = n }
         if let n = try int("CLPR_OTP_LIMIT_PER_PHONE", 1...1000) { config.loginRateLimits.perPhone = n }
         if let n = try int("CLPR_OTP_LIMIT_PER_ADDRESS", 1...100_000) { config.loginRateLimits.perAddress = n }
         if let flag = env["CLPR_TRUST_FORWARDED_FOR"], !flag.isEmpty {

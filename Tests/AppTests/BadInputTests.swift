@@ -110,6 +110,66 @@ import Testing
         }
     }
 
+    /// Numbers JSONDecoder cannot represent as the field's integer: refused as that field, not as "not JSON".
+    static let numbersOutOfRange: [WrongType] = [
+        "1e400", "-1e400", "99999999999999999999999", "9223372036854775808", "1.5",
+    ]
+    .flatMap { number in
+        [
+            WrongType(endpoint: Endpoint.all[3], body: "{\"answers\": {}, \"revision\": \(number)}", field: "revision"),
+            WrongType(
+                endpoint: Endpoint.all[4],
+                body: "{\"answers\": {}, \"type_code\": \"travel\", \"revision\": \(number)}",
+                field: "revision"),
+        ]
+    }
+
+    @Test(arguments: numbersOutOfRange)
+    func numberOutOfRangeNamesTheField(_ testCase: WrongType) async throws {
+        try await withTestApplication { app in
+            let (cookie, path) = try await Self.prepare(app, testCase.endpoint)
+            let response = try await app.json(testCase.endpoint.method, path, raw: testCase.body, cookie: cookie)
+            #expect(response.status == 400)
+            #expect(response.errorCode == "invalid_field")
+            #expect(response.errorField == testCase.field)
+        }
+    }
+
+    /// A number out of range next to broken JSON is still broken JSON.
+    @Test func numberOutOfRangeInBrokenJSONIsInvalidJSON() async throws {
+        try await withTestApplication { app in
+            let (cookie, path) = try await Self.prepare(app, Endpoint.all[3])
+            let response = try await app.json(
+                "PUT", path, raw: "{\"answers\": {}, \"revision\": 1e400,", cookie: cookie)
+            #expect(response.status == 400)
+            #expect(response.errorCode == "invalid_json")
+        }
+    }
+
+    /// A body with bytes that are not UTF-8 in every member an endpoint reads (a member nobody reads is skipped
+    /// unchecked), and 10,000 levels of nesting, of arrays and of objects.
+    static let undecodableBodies: [[UInt8]] = [
+        Array(
+            ##"{"phone": "#", "code": "#", "type_code": "#", "claim_id": "#", "submission_id": "#", "answers": {"a": "#"}, "revision": 1}"##
+                .utf8
+        ).flatMap { $0 == UInt8(ascii: "#") ? [0xFF, 0xFE, 0xC3, 0x28, 0xED, 0xA0, 0x80] : [$0] },
+        Array(repeating: UInt8(ascii: "["), count: 10_000) + Array(repeating: UInt8(ascii: "]"), count: 10_000),
+        Array(String(repeating: "{\"a\":", count: 10_000).utf8) + [UInt8(ascii: "1")]
+            + Array(repeating: UInt8(ascii: "}"), count: 10_000),
+    ]
+
+    /// Undecodable bytes are 400 `invalid_json` on every JSON endpoint (and the server stays up).
+    @Test(arguments: Endpoint.all, undecodableBodies)
+    func undecodableBytesAreInvalidJSON(endpoint: Endpoint, body: [UInt8]) async throws {
+        try await withTestApplication { app in
+            let (cookie, path) = try await Self.prepare(app, endpoint)
+            let response = try await app.request(
+                endpoint.method, path, headers: [("Content-Type", "application/json")], body: body, cookie: cookie)
+            #expect(response.status == 400)
+            #expect(response.errorCode == "invalid_json")
+        }
+    }
+
     static let missingFields: [WrongType] = [
         WrongType(endpoint: Endpoint.all[0], body: "{}", field: "phone"),
         WrongType(endpoint: Endpoint.all[1], body: "{\"phone\": \"+79161234567\"}", field: "code"),

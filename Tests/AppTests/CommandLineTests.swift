@@ -50,6 +50,8 @@ import Testing
         ("CLPR_PORT", "abc"), ("CLPR_REDIS_URL", "http://x"), ("CLPR_DATABASE_URL", "mysql://x"),
         ("CLPR_LOG_LEVEL", "loud"), ("CLPR_PUBLIC_URL", "notaurl"), ("CLPR_DATA_DIR", "/proc/clpr-cannot-exist"),
         ("CLPR_WEB_DIR", "/nonexistent-web"), ("CLPR_N8N_SECRET", "short"),
+        ("CLPR_FILES_DIR", "/proc/clpr-cannot-exist"), ("CLPR_DOCUMENT_MAX_BYTES", "12"),
+        ("CLPR_DOCUMENTS_PER_CLAIM", "0"),
     ])
     func anUnusableValueStopsServeWithOneLineNamingTheVariable(variable: String, value: String) async throws {
         var environment = ["CLPR_PORT": "0"]

@@ -139,15 +139,17 @@ import Testing
                 "POST", path + "/confirm", ["submission_id": submission.submissionID], cookie: cookie)
             #expect(confirmed.status == 200)
             let claim = try #require(confirmed.json)
-            #expect(claim["status"]?.string == "in_work")
+            // The built-in plan lists documents: the claim waits for them (DocumentTests cover the rest).
+            #expect(claim["status"]?.string == "awaiting_documents")
             #expect(claim["is_confirmed"]?.bool == true)
-            #expect(claim["status_history"]?.array?.compactMap { $0["status"]?.string } == ["draft", "in_work"])
+            #expect(
+                claim["status_history"]?.array?.compactMap { $0["status"]?.string } == ["draft", "awaiting_documents"])
             #expect(claim["plan"]?["submission_id"]?.string == submission.submissionID)
 
             let again = try await app.json(
                 "POST", path + "/confirm", ["submission_id": submission.submissionID], cookie: cookie)
             #expect(again.status == 200)
-            #expect(again.json?["status"]?.string == "in_work")
+            #expect(again.json?["status"]?.string == "awaiting_documents")
             #expect(again.json?["status_history"]?.array?.count == 2)
 
             let drafts = try await app.json("GET", "/api/v1/claims/drafts", cookie: cookie)
@@ -156,7 +158,7 @@ import Testing
             let listed = try #require(all.json?["claims"]?.array)
             #expect(listed.count == 1)
             #expect(listed.first?["claim_id"]?.string == submission.claimID)
-            #expect(listed.first?["status"]?.string == "in_work")
+            #expect(listed.first?["status"]?.string == "awaiting_documents")
 
             struct DraftBody: Encodable {
                 var answers: [String: String]

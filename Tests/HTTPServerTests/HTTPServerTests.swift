@@ -246,6 +246,40 @@ import Testing
         }
     }
 
+    /// `connectionsPerAddress`: the connection past the limit from one address is closed at once, and a place
+    /// freed by a closed connection can be used again.
+    @Test func connectionsPerAddressAreLimited() async throws {
+        try await withServer(Self.makeRouter(), configuration: .init(connectionsPerAddress: 3)) { server in
+            var held: [TestClient] = []
+            for _ in 0..<3 {
+                let client = try TestClient(port: server.port)
+                try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try await client.readResponse().status == 200)
+                held.append(client)
+            }
+            let refused = try TestClient(port: server.port)
+            try? await refused.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await refused.waitForClose(timeout: .seconds(2)))
+            held.removeFirst().abort()
+            try await Task.sleep(for: .milliseconds(200))
+            let next = try TestClient(port: server.port)
+            try await next.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await next.readResponse().status == 200)
+        }
+    }
+
+    /// The idle timeout closes a client that sent part of a request and then nothing (a half-open connection).
+    @Test func idleHalfOpenConnectionIsClosed() async throws {
+        try await withServer(Self.makeRouter(), configuration: .init(connectionTimeout: .seconds(1))) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n")
+            let clock = ContinuousClock()
+            let started = clock.now
+            #expect(await client.waitForClose(timeout: .seconds(5)))
+            #expect(clock.now - started < .seconds(4))
+        }
+    }
+
     @Test func malformedRequestDoesNotCrash() async throws {
         try await withServer(Self.makeRouter()) { server in
             let client = try TestClient(port: server.port)

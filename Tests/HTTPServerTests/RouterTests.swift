@@ -29,6 +29,27 @@ import Testing
         #expect(parameters == ["claim_id": "42"])
     }
 
+    /// `/api/v1/claims/wizard` is the POST route's path, not a claim id: other methods there are 405 listing POST
+    /// only (a `GET` route with `:claim_id` in that place does not count), and a real id still reaches the GET route.
+    @Test func aLiteralSegmentOutranksAParameter() {
+        var router = Router()
+        router.get("/api/v1/claims/:claim_id") { _ in .text("claim") }
+        router.post("/api/v1/claims/wizard") { _ in .text("wizard") }
+        guard case .methodNotAllowed(let allowed) = router.match(method: .get, path: "/api/v1/claims/wizard") else {
+            Issue.record("GET on the wizard's path must be 405")
+            return
+        }
+        #expect(allowed == [.post])
+        guard case .found(let route, _) = router.match(method: .post, path: "/api/v1/claims/wizard"),
+            case .found(let claim, let parameters) = router.match(method: .get, path: "/api/v1/claims/42")
+        else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route.pattern == "/api/v1/claims/wizard")
+        #expect(claim.pattern == "/api/v1/claims/:claim_id" && parameters == ["claim_id": "42"])
+    }
+
     @Test func parameterNeedsASegment() {
         let router = Self.makeRouter()
         guard case .notFound = router.match(method: .get, path: "/api/v1/claims//draft") else {

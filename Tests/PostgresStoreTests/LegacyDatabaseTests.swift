@@ -127,7 +127,7 @@ struct LegacyDatabaseTests {
             let snapshot = try await store.inspect(
                 "SELECT id, unified_id, phone, legacy_phone FROM clpr_users WHERE id <= 7 ORDER BY id")
             try await offPool { try store.migrate() }
-            #expect(try await store.inspect("SELECT count(*) FROM clpr_schema_migrations") == [["7"]])
+            #expect(try await store.inspect("SELECT count(*) FROM clpr_schema_migrations") == [["8"]])
             #expect(
                 try await store.inspect(
                     "SELECT id, unified_id, phone, legacy_phone FROM clpr_users WHERE id <= 7 ORDER BY id") == snapshot)

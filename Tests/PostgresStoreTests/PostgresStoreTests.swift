@@ -38,7 +38,8 @@ struct PostgresStoreTests {
                 try await store.inspect("SELECT version, name FROM clpr_schema_migrations ORDER BY version") == [
                     ["1", "seed_tables"], ["2", "clpr_sessions_codes_plans"],
                     ["3", "normalize_legacy_web_form_phones"], ["4", "outbox_callbacks_crm"],
-                    ["5", "telegram_identity"], ["6", "server_keys"], ["8", "outbox_depth_indexes"],
+                    ["5", "telegram_identity"], ["6", "server_keys"], ["7", "claim_documents"],
+                    ["8", "outbox_depth_indexes"],
                 ])
             let tables = try await store.inspect(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")

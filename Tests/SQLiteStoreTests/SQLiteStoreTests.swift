@@ -112,7 +112,8 @@ import Testing
                 versions == [
                     [.integer(1), .text("seed_tables")], [.integer(2), .text("clpr_sessions_codes_plans")],
                     [.integer(4), .text("outbox_callbacks_crm")], [.integer(5), .text("telegram_identity")],
-                    [.integer(6), .text("server_keys")], [.integer(8), .text("outbox_depth_indexes")],
+                    [.integer(6), .text("server_keys")], [.integer(7), .text("claim_documents")],
+                    [.integer(8), .text("outbox_depth_indexes")],
                 ])
             let names = try await store.inspect("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
             let present = Set(
@@ -125,7 +126,7 @@ import Testing
             let again = try SQLiteStore(configuration: .init(location: .file(path: path)))
             defer { again.close() }
             try again.migrate()
-            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(6)]])
+            #expect(try await again.inspect("SELECT COUNT(*) FROM clpr_schema_migrations") == [[.integer(7)]])
             let pragmas = try await again.inspect("PRAGMA journal_mode")
             #expect(pragmas == [[.text("wal")]])
             #expect(try await again.inspect("PRAGMA foreign_keys") == [[.integer(1)]])

@@ -7,6 +7,8 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from documents_ui import send_documents
+
 # A realistic travel-insurance claim, including text that must stay inert wherever it is shown.
 TRAVEL_ANSWERS = {
     "policy_number": "ВЗР-2026-0012345",
@@ -133,6 +135,9 @@ def test_person_files_a_claim_from_phone_to_claim_accepted(database_env, server_
     assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
     css(browser, "#confirm").click()
     browser.switch_to.default_content()
+
+    # The plan lists documents: they are uploaded and sent (tests/browser/test_documents.py covers the step).
+    send_documents(browser, step)
 
     # Done: the claim number and its status.
     step(browser, "done")

@@ -9,6 +9,7 @@ import time
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from documents_ui import send_documents
 from test_flow import TRAVEL_ANSWERS, css, fill_visible_questions, log_in, step
 
 
@@ -107,7 +108,7 @@ def test_edited_claim_is_sent_again_and_the_old_plan_is_never_offered(server_fac
     step(browser, "confirm", timeout=20)
     assert "Армения" in frame_text(browser)
     click_in_frame(browser, "confirm")
-    step(browser, "done")
+    send_documents(browser, step)
     claim = stored(browser, claim_id)
     assert claim["status"] == "in_work" and claim["answers"]["trip_country"] == "Армения"
     assert "Проверьте данные и подтвердите" not in main_text(browser)
@@ -217,12 +218,13 @@ def test_confirmation_frame_shows_the_whole_document_on_a_phone(server_factory, 
     browser.save_screenshot("/tmp/webfix-confirm-bottom.png")
 
     click_in_frame(browser, "confirm")
-    step(browser, "done")
+    send_documents(browser, step)
     text = main_text(browser)
     assert "Заявка принята" in text
     assert "Проверьте данные и подтвердите" not in text
     assert "Подтвердите заявление" not in css(browser, "#next-steps").text
-    assert "пока нельзя" in css(browser, "#upload-note").text
+    # Uploading exists now (the documents step came before this page): no "not yet" note.
+    assert browser.find_elements(By.ID, "upload-note") == []
     full_page_screenshot(browser, "/tmp/webfix-done.png")
 
 
@@ -338,5 +340,5 @@ def test_failed_confirm_shows_the_error_and_a_fresh_form_to_try_again(server_fac
     browser.switch_to.default_content()
     assert stored(browser, claim_id)["status"] == "draft"
     click_in_frame(browser, "confirm")
-    step(browser, "done")
+    send_documents(browser, step)
     assert stored(browser, claim_id)["status"] == "in_work"

@@ -153,7 +153,7 @@ def test_postgres_stopped_for_10s_under_submissions(mode):
                 assert answers == {} and srev == -1 and at == "", (claim_id, rows[claim_id])
             else:
                 assert status == "draft" and answers in ANSWERS.values() and srev == rev and at, (claim_id, rows[claim_id])
-        print(f"\nFIGURES postgres ({mode} stop): {len(load.of('submit', 202))} submissions 202, {len(unavailable)} answers 503 "
+        print(f"\nRELIABILITY fault postgres ({mode} stop): {len(load.of('submit', 202))} submissions 202, {len(unavailable)} answers 503 "
               f"(all database_unavailable + Retry-After), 0 x 500, first 202 {first:.2f} s after the database "
               f"returned, {len(rows)} claims checked")
         metrics = server.metrics()
@@ -229,7 +229,7 @@ def test_redis_stopped_for_10s_with_100_streams_waiting():
         assert all(s.ended == "eof" and s.names() == ["claim_plan_ready"] for s in streams.values())
         reconnects = server.metrics()["clpr_redis_reconnects_total"]
         assert reconnects >= 1
-        print(f"\nFIGURES redis: 100/100 plans delivered after a 10 s outage, {reconnects:.0f} reconnects")
+        print(f"\nRELIABILITY fault redis: 100/100 plans delivered after a 10 s outage, {reconnects:.0f} reconnects")
     finally:
         server.stop()
         redis.close()
@@ -282,7 +282,7 @@ def test_n8n_failing_30_percent_loses_and_repeats_nothing():
         assert metrics["clpr_outbox_retried_total"] == failed_calls
         assert metrics['clpr_outbox_items{state="pending"}'] == 0
         assert metrics['clpr_outbox_items{state="dead"}'] == 0
-        print(f"\nFIGURES n8n: 60/60 planned once, {failed_calls} of {sum(stats['requests'].values())} calls failed")
+        print(f"\nRELIABILITY fault n8n: 60/60 planned once, {failed_calls} of {sum(stats['requests'].values())} calls failed")
     finally:
         server.stop()
         n8n.terminate()
@@ -329,7 +329,7 @@ def test_sigterm_under_load_exits_fast_and_loses_no_accepted_submission():
         created = [json_of(b)["claim_id"] for _, _, _, b, _, _ in load.of("create", 201)]
         assert all(cid in rows for cid in created)
         assert "clpr stopped" in server.log_text()
-        print(f"\nFIGURES sigterm: exit {took:.2f} s, {len(accepted)} submissions 202 all stored, "
+        print(f"\nRELIABILITY fault sigterm: exit {took:.2f} s, {len(accepted)} submissions 202 all stored, "
               f"{len(load.of('submit', 503)) + len(load.of('create', 503))} answers 503, 20/20 streams ended cleanly")
     finally:
         server.stop()

@@ -30,7 +30,7 @@ def test_soak():
         duration=1800 if LONG else 75, visits_per_s=2.0, sample_every=10 if LONG else 5,
         warmup=120 if LONG else 20,
         database_url=fresh_database(admin) if admin else None, redis_url=os.environ.get("CLPR_TEST_REDIS_URL"))
-    print("\nSOAK " + json.dumps({k: v for k, v in report.items() if k != "by_kind"}, ensure_ascii=False))
+    print("\nRELIABILITY soak " + json.dumps({k: v for k, v in report.items() if k != "by_kind"}, ensure_ascii=False))
     assert report["5xx"] == 0 and report["server_5xx_metric"] == 0, report["server_errors"]
     assert report["failures"] == 0, report["failure_examples"]
     assert report["visits"] >= (3000 if LONG else 120)

@@ -167,6 +167,10 @@ struct AuthRoutes: Sendable {
     /// The address rate limits count against: the TCP peer, or (behind a trusted proxy) the last
     /// `X-Forwarded-For` entry, the one that proxy appended.
     func clientAddress(_ request: HTTPRequest) -> String {
+        Self.clientAddress(request, trustForwardedFor: trustForwardedFor)
+    }
+
+    static func clientAddress(_ request: HTTPRequest, trustForwardedFor: Bool) -> String {
         if trustForwardedFor, let forwarded = request.headers["X-Forwarded-For"],
             let last = forwarded.split(separator: ",").last.map({ String($0).trimmingWhitespace() }), !last.isEmpty
         {

@@ -27,7 +27,8 @@ enum OpenAPIDocument {
             },
             "parameters": {
               "claimID": {"name": "claim_id", "in": "path", "required": true, "schema": {"type": "string"}},
-              "sessionToken": {"name": "session_token", "in": "path", "required": true, "schema": {"type": "string"}}
+              "sessionToken": {"name": "session_token", "in": "path", "required": true, "schema": {"type": "string"}},
+              "documentID": {"name": "document_id", "in": "path", "required": true, "schema": {"type": "string"}}
             },
             "headers": {
               "X-Request-Id": {"description": "The request's id, also in the request's log line.", "schema": {"type": "string"}}
@@ -93,6 +94,16 @@ enum OpenAPIDocument {
                   "status_history": {
                     "type": "array",
                     "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string"}}}
+                  },
+                  "wizard_step": {"type": ["integer", "null"], "description": "The wizard page last opened (1-based; one past the last page: check answers)."},
+                  "receipt": {
+                    "type": ["object", "null"],
+                    "description": "The confirmation receipt (docs/api.md): SHA-256 of exactly what was shown and confirmed.",
+                    "properties": {
+                      "sha256": {"type": "string"}, "confirmed_at": {"type": "string", "format": "date-time"},
+                      "language": {"type": "string", "enum": ["ru", "en"]}, "submission_id": {"type": "string"},
+                      "document": {"type": "string", "description": "The exact text hashed (canonical JSON)."}
+                    }
                   }
                 }
               },
@@ -115,6 +126,17 @@ enum OpenAPIDocument {
                   "session_token": {"type": "string"},
                   "submission_id": {"type": "string"},
                   "stream_url": {"type": "string"}
+                }
+              },
+              "Document": {
+                "type": "object",
+                "required": ["id", "field_name", "file_name", "content_type", "size", "sha256", "uploaded_at", "download_url"],
+                "properties": {
+                  "id": {"type": "string"}, "field_name": {"type": "string"},
+                  "file_name": {"type": "string", "description": "The person's name for the file, without path or control characters."},
+                  "content_type": {"enum": ["application/pdf", "image/jpeg", "image/png", "image/heic", "image/webp"]},
+                  "size": {"type": "integer"}, "sha256": {"type": "string"}, "uploaded_at": {"type": "string"},
+                  "download_url": {"type": "string"}
                 }
               },
               "Decision": {
@@ -236,7 +258,7 @@ enum OpenAPIDocument {
             "/api/v1/telegram/webhook": {
               "post": {
                 "tags": ["identity"], "summary": "Telegram bot updates.", "security": [{"telegramSecret": []}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "description": "A Telegram Update."}}}},
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"description": "A Telegram Update. Anything this bot cannot read (another update type, not JSON, no body) is acknowledged 200 with outcome `ignored`: Telegram would deliver it again and again otherwise."}}}},
                 "responses": {
                   "200": {"description": "Handled.", "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "outcome": {"enum": ["start", "linked", "merged", "already_linked", "foreign_contact", "invalid_phone", "ignored"]}}}}}},
                   "401": {"$ref": "#/components/responses/Error"},
@@ -257,7 +279,11 @@ enum OpenAPIDocument {
             },
             "/api/v1/claim-types": {
               "get": {
-                "tags": ["claims"], "summary": "The catalog of claim types and their questions.",
+                "tags": ["claims"], "summary": "The catalog of claim types and their questions, in the negotiated language.",
+                "parameters": [
+                  {"name": "lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["ru", "en"]}},
+                  {"name": "Accept-Language", "in": "header", "required": false, "schema": {"type": "string"}}
+                ],
                 "responses": {
                   "200": {"description": "The catalog.", "content": {"application/json": {"schema": {"type": "object", "properties": {"claim_types": {"type": "array", "items": {"$ref": "#/components/schemas/ClaimType"}}}}}}},
                   "default": {"$ref": "#/components/responses/Error"}
@@ -302,7 +328,7 @@ enum OpenAPIDocument {
                 "tags": ["claims"], "summary": "Save and submit the wizard: the planner is asked for the claim plan.", "security": [{"session": []}],
                 "requestBody": {
                   "required": true,
-                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
+                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "anyOf": [{"required": ["claim_id"]}, {"required": ["type_code"]}], "description": "The draft to submit (`claim_id`), or a new claim of `type_code`; one of the two is required.", "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
                 },
                 "responses": {
                   "202": {"description": "Submitted; follow `stream_url`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
@@ -351,7 +377,7 @@ enum OpenAPIDocument {
                 "tags": ["claims"], "summary": "The confirmation document for the sandboxed iframe (strict CSP).", "security": [{"session": []}],
                 "parameters": [
                   {"$ref": "#/components/parameters/claimID"},
-                  {"name": "render", "in": "query", "required": false, "schema": {"type": "string"}, "description": "A hex nonce."}
+                  {"name": "render", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{16,64}$"}, "description": "A nonce of 16-64 lowercase hex digits (400 invalid_field otherwise)."}
                 ],
                 "responses": {
                   "200": {"description": "The document.", "content": {"text/html": {"schema": {"type": "string"}}}},
@@ -378,6 +404,45 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/claims/{claim_id}/step": {
+              "put": {
+                "tags": ["claims"], "summary": "Remember the wizard page the person is on (resume on another device).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["step"], "properties": {"step": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
+                "responses": {
+                  "204": {"description": "Stored."},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/telegram-notice": {
+              "get": {
+                "tags": ["claims"], "summary": "Whether a Telegram message can be sent when the plan is ready, and whether it was asked for.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"description": "The offer.", "content": {"application/json": {"schema": {"type": "object", "properties": {"available": {"type": "boolean"}, "requested": {"type": "boolean"}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "put": {
+                "tags": ["claims"], "summary": "Send me a Telegram message when the plan of this submission is ready.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                "responses": {
+                  "200": {"description": "Asked for.", "content": {"application/json": {"schema": {"type": "object", "properties": {"requested": {"const": true}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
             "/api/v1/claims/{claim_id}/cancel": {
               "post": {
                 "tags": ["claims"], "summary": "Go back: the claim stays a draft with its answers.", "security": [{"session": []}],
@@ -393,6 +458,75 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/claims/{claim_id}/documents": {
+              "get": {
+                "tags": ["documents"], "summary": "The documents step: one slot per document of the confirmed plan, with its files; whether the documents can be sent.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"description": "Slots and documents.", "content": {"application/json": {"schema": {"type": "object", "properties": {"claim_id": {"type": "string"}, "status": {"type": "string"}, "accepts_uploads": {"type": "boolean"}, "can_submit": {"type": "boolean"}, "missing": {"type": "array", "items": {"type": "string"}}, "limits": {"type": "object", "properties": {"max_bytes": {"type": "integer"}, "max_files": {"type": "integer"}, "content_types": {"type": "array", "items": {"type": "string"}}}}, "slots": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "title": {"type": "string"}, "hint": {"type": ["string", "null"]}, "required": {"type": "boolean"}, "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}}}, "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "post": {
+                "tags": ["documents"], "summary": "Upload one file into a slot (multipart/form-data, streamed to disk). The type is decided by the content (PDF, JPEG, PNG, HEIC/HEIF, WebP); the same content in the same slot answers 200 with the existing document.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {
+                  "required": true,
+                  "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["field_name", "file"], "properties": {"field_name": {"type": "string", "description": "The slot: a `code` of the plan's `required_documents`."}, "file": {"type": "string", "format": "binary"}}}}}
+                },
+                "responses": {
+                  "200": {"description": "Already stored in this slot.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                  "201": {"description": "Stored.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                  "400": {"$ref": "#/components/responses/Error"},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "413": {"$ref": "#/components/responses/Error"},
+                  "415": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/documents/submit": {
+              "post": {
+                "tags": ["documents"], "summary": "Send the documents: every required slot must hold a file; the claim moves to in_work and n8n gets a claim_submitted webhook through the outbox (idempotent).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"$ref": "#/components/responses/Claim"},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/documents/{document_id}": {
+              "get": {
+                "tags": ["documents"], "summary": "Download the file (Content-Disposition: attachment with the original name).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}, {"$ref": "#/components/parameters/documentID"}],
+                "responses": {
+                  "200": {"description": "The file, in its sniffed media type.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "delete": {
+                "tags": ["documents"], "summary": "Delete an uploaded file (only before the documents are sent).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}, {"$ref": "#/components/parameters/documentID"}],
+                "responses": {
+                  "204": {"description": "Deleted."},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
             "/api/v1/claim-plan/{session_token}": {
               "get": {
                 "tags": ["claim plan"], "summary": "The claim-plan stream (server-sent events).", "security": [{"session": []}],
@@ -401,7 +535,7 @@ enum OpenAPIDocument {
                   {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}
                 ],
                 "responses": {
-                  "200": {"description": "One terminal event: claim_plan_ready, claim_plan_error or claim_plan_timeout.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                  "200": {"description": "One terminal event: claim_plan_ready, claim_plan_error or claim_plan_timeout.", "content": {"text/event-stream": {"schema": {"type": "object", "description": "One server-sent event (heartbeats are comments, not events). `data` is JSON: the plan, or {message}.", "required": ["event", "data"], "properties": {"event": {"enum": ["claim_plan_ready", "claim_plan_error", "claim_plan_timeout"]}, "id": {"type": "string"}, "data": {"type": "string"}, "retry": {"type": "integer"}}}}}},
                   "204": {"description": "Last-Event-ID is the terminal event: nothing more to send."},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"$ref": "#/components/responses/Error"},

@@ -31,9 +31,11 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
         guard !trimmed.isEmpty else { throw .empty }
         var digits = ""
         var plusSeen = false
-        for (offset, character) in trimmed.enumerated() {
-            switch character {
-            case "0"..."9": digits.append(character)
+        // Unicode scalars, not Characters: a digit followed by a combining mark ("6\u{0617}") is one Character that
+        // sorts between "0" and "9", and would have been kept as a "digit" (found by fuzzing).
+        for (offset, scalar) in trimmed.unicodeScalars.enumerated() {
+            switch scalar {
+            case "0"..."9": digits.unicodeScalars.append(scalar)
             case "+":
                 // Only one leading plus: "++7…" or "7+9…" are typos we refuse rather than guess.
                 guard offset == 0, !plusSeen else { throw .invalidCharacters }

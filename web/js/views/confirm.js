@@ -109,7 +109,8 @@ export async function confirmView(ctx) {
         const c = await api.confirm(id, submissionId);
         s.adopt(c);
         justConfirmed.set(id);
-        ctx.go(claimPath(id), { replace: true });
+        // A plan that lists documents continues with the documents step.
+        ctx.go(claimPath(id, c.status === "awaiting_documents" ? "/documents" : ""), { replace: true });
       } else {
         const c = await api.cancel(id, submissionId);
         s.adopt(c);
