@@ -210,12 +210,15 @@ class Clpr:
 
 
 def request(port, method, path, body=None, cookie=None, headers=None, timeout=10):
-    """One request on a fresh connection: (status, headers (lower-case names), body bytes)."""
+    """One request on a fresh connection: (status, headers (lower-case names), body bytes). `body`: JSON-encoded,
+    unless it is bytes (sent as is; give the Content-Type in `headers`)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = None
         all_headers = dict(headers or {})
-        if body is not None:
+        if isinstance(body, bytes):
+            data = body
+        elif body is not None:
             data = json.dumps(body, ensure_ascii=False).encode()
             all_headers["Content-Type"] = "application/json"
         if cookie:

@@ -3,9 +3,9 @@
 sampled every few seconds.
 
 One *visit* is what one person does: log in with a new number (code from the SMS webhook, received here),
-create a draft, save it a few times, list drafts, submit, wait for the plan on the stream, confirm, list claims.
-Visits start at a fixed rate (--visits-per-s) whatever the server's speed, on a pool of worker threads. Uploads
-are not part of clpr yet: `upload_documents()` is the hook to fill in when documents land.
+create a draft, save it a few times, list drafts, submit, wait for the plan on the stream, confirm, upload a
+document (a small PNG of new bytes) into the plan's first slot, list claims. Visits start at a fixed rate
+(--visits-per-s) whatever the server's speed, on a pool of worker threads.
 
 A burst of 16 concurrent visits comes first (it opens the database pool and the Redis command connection), then
 the baseline RSS and fd count are read. At the end the RSS and fd samples taken after a warm-up are fitted by least
@@ -70,7 +70,25 @@ class Tally:
 
 
 def upload_documents(port, cookie, claim_id, tally):
-    """Hook: attach documents to the claim once clpr takes uploads (issue: documents). Nothing to do yet."""
+    """After the confirmation: one small PNG (new bytes every time, so every upload stores a blob) into the first
+    slot the plan asks for, then the documents list."""
+    status, _, payload = harness.request(port, "GET", f"/api/v1/claims/{claim_id}/documents", cookie=cookie,
+                                         timeout=30)
+    tally.count("documents", status, payload)
+    slots = (harness.json_of(payload) or {}).get("slots") or []
+    if status != 200 or not slots:
+        raise RuntimeError(f"documents: {status} {payload[:200]!r}")
+    boundary = "soak" + os.urandom(8).hex()
+    png = b"\x89PNG\r\n\x1a\n" + os.urandom(2048)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"field_name\"\r\n\r\n{slots[0]['code']}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    status, _, payload = harness.request(
+        port, "POST", f"/api/v1/claims/{claim_id}/documents", body, cookie=cookie, timeout=30,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    tally.count("upload", status, payload)
+    if status != 201:
+        raise RuntimeError(f"upload: {status} {payload[:200]!r}")
 
 
 def visit(port, inbox, phone, tally, plan_timeout):
@@ -97,7 +115,6 @@ def visit(port, inbox, phone, tally, plan_timeout):
             revision = call("draft_save", "PUT", f"/api/v1/claims/{claim['claim_id']}/draft",
                             {"answers": partial, "revision": revision}, cookie)["revision"]
         call("drafts", "GET", "/api/v1/claims/drafts", cookie=cookie)
-        upload_documents(port, cookie, claim["claim_id"], tally)
         submitted = call("submit", "POST", "/api/v1/claims/wizard",
                          {"claim_id": claim["claim_id"], "answers": answers, "revision": revision}, cookie, (202,))
         stream = harness.Stream(port, submitted["session_token"], cookie, timeout=plan_timeout)
@@ -110,6 +127,7 @@ def visit(port, inbox, phone, tally, plan_timeout):
             tally.plans += 1
         call("confirm", "POST", f"/api/v1/claims/{claim['claim_id']}/confirm",
              {"submission_id": submitted["submission_id"]}, cookie)
+        upload_documents(port, cookie, claim["claim_id"], tally)
         call("claims", "GET", "/api/v1/claims", cookie=cookie)
     except Exception as error:  # noqa: BLE001  (every failure is reported, none stops the soak)
         tally.fail(f"{phone}: {error}")
