@@ -4,10 +4,12 @@ touching the ones ./test started, a plain HTTP client, an SSE reader and a recei
 Standard library only.
 """
 
+import atexit
 import http.client
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -128,6 +130,8 @@ class Clpr:
 
     def __init__(self, env: dict, work: pathlib.Path = None):
         self.work = work or pathlib.Path(tempfile.mkdtemp(prefix="clpr-rel-"))
+        # Kept until the test process ends (a test reads the log after the server stopped), then removed.
+        atexit.register(shutil.rmtree, self.work, True)
         self.port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CLPR_")},
