@@ -4,7 +4,9 @@
 # (`clpr bench-seed`), results appended to $OUT. Usage (BENCH = a writable copy of ../shared/bench, after its
 # ./setup.sh; its Redis on 7379 must be running: `$BENCH/redis.sh start`):
 #   BENCH=/tmp/sse-bench OUT=/tmp/sse-bench/results/swift.jsonl bench/run_swift_peer.sh
-# Knobs: NS (1000 5000 10000), BURST_NS (5000), RATE (1000), RACE_N (200), PORT (7803), CLPR (binary).
+# Knobs: NS (1000 5000 10000), BURST_NS (5000), RATE (1000), RACE_N (200; 0 skips the races), PORT (7803), CLPR (binary),
+# LABEL (swift: the peer name in the results), SERVER_ENV (extra VAR=value words for the server, e.g.
+# "CLPR_HTTP_THREADS=2" for an A/B run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=${BENCH:?set BENCH to the bench copy}
@@ -14,6 +16,8 @@ BURST_NS=${BURST_NS:-5000}
 RATE=${RATE:-1000}
 RACE_N=${RACE_N:-200}
 PORT=${PORT:-7803}
+LABEL=${LABEL:-swift}
+SERVER_ENV=${SERVER_ENV:-}
 CLPR=${CLPR:-.build/release/clpr}
 REDIS_PORT=${REDIS_PORT:-7379}
 DATA=$(mktemp -d /tmp/clpr-bench-data.XXXXXX)
@@ -28,7 +32,8 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" || true
 
 start_server() {
-    CLPR_DATA_DIR=$DATA CLPR_PORT=$PORT CLPR_PLANNER=none CLPR_PLAN_TIMEOUT_S=3600 CLPR_LOG_LEVEL=warning \
+    # shellcheck disable=SC2086  # SERVER_ENV is a list of words
+    env $SERVER_ENV CLPR_DATA_DIR=$DATA CLPR_PORT=$PORT CLPR_PLANNER=none CLPR_PLAN_TIMEOUT_S=3600 CLPR_LOG_LEVEL=warning \
         CLPR_MAX_STREAMS=15000 CLPR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 "$CLPR" serve >>"$DATA/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
@@ -42,13 +47,13 @@ stop_server() {
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
 }
 seed() {  # seed N NAME -> tokens file path
-    CLPR_DATA_DIR=$DATA CLPR_LOG_LEVEL=warning "$CLPR" bench-seed --count "$1" --tokens-file "$TOKENS/$2.tsv" >&2
-    echo "$TOKENS/$2.tsv"
+    CLPR_DATA_DIR=$DATA CLPR_LOG_LEVEL=warning "$CLPR" bench-seed --count "$1" --tokens-file "$TOKENS/$LABEL-$2.tsv" >&2
+    echo "$TOKENS/$LABEL-$2.tsv"
 }
 loadgen() {  # loadgen TOKENS-FILE ARGS...
     local file=$1; shift
     "$BENCH/.venv/bin/python" bench/clpr_loadgen.py --bench-dir "$BENCH" --clpr-db "$DATA/clpr.sqlite3" -- \
-        --url-base "http://127.0.0.1:$PORT" --publish redis --label swift --tokens-file "$file" \
+        --url-base "http://127.0.0.1:$PORT" --publish redis --label "$LABEL" --tokens-file "$file" \
         --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --redis-pid "$(cat /tmp/bench-redis-$REDIS_PORT.pid)" \
         --server-pid "$SERVER_PID" --concurrency-open 200 --publishers 8 --out "$OUT" "$@" >/dev/null
 }
@@ -65,10 +70,12 @@ for n in $BURST_NS; do
     loadgen "$file" --n "$n" --rate 0 --settle-s 2 || echo "loadgen failed (burst n=$n)" >&2
     stop_server
 done
-pre=$(seed "$RACE_N" swift-race-pre)
-post=$(seed "$RACE_N" swift-race-post)
-start_server
-loadgen "$pre" --n "$RACE_N" --mode race-pre --race-offset-ms 50 || true
-loadgen "$post" --n "$RACE_N" --mode race-post-headers || true
-stop_server
+if [ "$RACE_N" -gt 0 ]; then
+    pre=$(seed "$RACE_N" swift-race-pre)
+    post=$(seed "$RACE_N" swift-race-post)
+    start_server
+    loadgen "$pre" --n "$RACE_N" --mode race-pre --race-offset-ms 50 || true
+    loadgen "$post" --n "$RACE_N" --mode race-post-headers || true
+    stop_server
+fi
 echo "wrote $OUT" >&2

@@ -1,6 +1,6 @@
 // clpr web app: boot, hash router and the view context shared by all views.
 
-import { T } from "./js/texts.js";
+import { T, setLanguage } from "./js/texts.js";
 import { h, clear, heading, notice, setTitle, button } from "./js/dom.js";
 import { returnTo } from "./js/session.js";
 import { ApiError } from "./js/api.js";
@@ -192,10 +192,25 @@ document.addEventListener("click", (ev) => {
   }
 });
 
-// Shell texts come from the catalog too.
+// Shell texts come from the catalog too; the page's language is the catalog's.
+document.documentElement.lang = T.lang;
 for (const [sel, text] of [[".skip-link", T.skipLink], [".header__name", T.serviceName], [".footer__text", T.footer]]) {
   const el = document.querySelector(sel);
   if (el) el.textContent = text;
+}
+
+// The language switch offers the other language, in that language (so it is marked with its own lang).
+const headerInner = document.querySelector(".header__inner");
+if (headerInner) {
+  const sw = T.languageSwitch;
+  headerInner.append(h("button", {
+    type: "button",
+    class: "header__lang",
+    id: "language-switch",
+    lang: sw.lang,
+    title: sw.hint,
+    onclick: () => setLanguage(sw.lang),
+  }, sw.label));
 }
 
 // Inside Telegram the person is signed in with Telegram's signed launch data first; a refusal

@@ -76,9 +76,15 @@ public final class Application: Sendable {
         let crm = configuration.crmWebhookURL.map { _ in
             CRMContacts(store: store, dispatcher: dispatcher, logger: logger.with(label: "clpr.crm"))
         }
+        // "We will send you a message in Telegram": offered only with a bot to send it.
+        let planNotice = PlanReadyNotice(
+            store: store, authenticator: authenticator, dispatcher: dispatcher,
+            botID: configuration.telegram.map { TelegramSender.botID(token: $0.botToken) },
+            webAppURL: configuration.telegram?.webAppURL ?? configuration.publicURL,
+            logger: logger.with(label: "clpr.telegram"))
         let intake = PlanIntake(
             bus: bus, store: store, hub: hub, logger: logger.with(label: "clpr.plans"),
-            outcomes: PlanIntake.outcomesCounter(in: metrics))
+            outcomes: PlanIntake.outcomesCounter(in: metrics), notice: configuration.telegram == nil ? nil : planNotice)
         Self.registerMetrics(in: metrics, hub: hub, dispatcher: dispatcher, planBus: planBus, database: database)
 
         var router = Router()
@@ -108,6 +114,7 @@ public final class Application: Sendable {
             logger: logger.with(label: "clpr.telegram")
         ).register(in: &router)
         claimRoutes.register(in: &router)
+        planNotice.register(in: &router)
         ConfirmationPage(claims: claimRoutes, authenticator: authenticator).register(in: &router)
         PlanStreamRoutes(
             store: store, authenticator: authenticator, hub: hub, planTimeout: configuration.planTimeout,

@@ -34,7 +34,7 @@ extension Application {
         public var sessionLifetime: Duration
         /// Lifetime of a draft's wizard session (`clpr_claims.expires_at`). Default 30 days.
         public var draftLifetime: Duration
-        /// Worker threads of the HTTP server. Default 2.
+        /// Event loops (threads) of the HTTP server; see `HTTPServer.Configuration.threadPoolSize`. Default 8.
         public var httpThreads: Int
         /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
         /// it) and is most of what an open plan stream costs. Default 8 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
@@ -239,7 +239,7 @@ extension Application {
             plannerDelay: Duration = .milliseconds(1500), planTimeout: Duration = .seconds(60),
             heartbeatInterval: Duration = .seconds(15), maxBodySize: Int = 1 << 20,
             loginCodePolicy: LoginCodePolicy = LoginCodePolicy(), sessionLifetime: Duration = .seconds(30 * 86_400),
-            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 2, logLevel: String = "info",
+            draftLifetime: Duration = .seconds(30 * 86_400), httpThreads: Int = 8, logLevel: String = "info",
             database: Database = .sqlite
         ) {
             self.host = host

@@ -63,6 +63,12 @@ public actor InMemoryStore: IdentityStore, ClaimStore {
         users.values.first { $0.unifiedID == unifiedID }
     }
 
+    public func telegramID(unifiedID: String) async throws -> Int64? {
+        guard let user = users.values.first(where: { $0.unifiedID == unifiedID }) else { return nil }
+        return accounts.filter { $0.value == user.id && $0.key.channel == .telegram }
+            .compactMap { Int64($0.key.channelUserID) }.min()
+    }
+
     /// Counts one event in the bucket's fixed window.
     public func countRateEvent(bucket: String, window: Duration, now: Date) async throws -> RateCount {
         var current = rateBuckets[bucket] ?? RateCount(count: 0, windowStart: now)

@@ -35,22 +35,58 @@ static inline void cmhd_log_trampoline(void *cls, const char *fmt, va_list ap) {
     logger->fn(logger->cls, buffer);
 }
 
-/// `MHD_start_daemon` is variadic (not imported by Swift): this passes the completion callback, the external
-/// logger (routed through ``cmhd_log_trampoline``, may be NULL) and an `MHD_OPTION_END`-terminated option array.
+/// `MHD_start_daemon` is variadic (not imported by Swift): this passes the accept policy (may be NULL), the
+/// completion and connection callbacks (the latter may be NULL), the external logger (routed through
+/// ``cmhd_log_trampoline``, may be NULL) and an `MHD_OPTION_END`-terminated option array.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, uint16_t port,
+                                                   MHD_AcceptPolicyCallback accept_policy, void *accept_policy_cls,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
+                                                   MHD_NotifyConnectionCallback notify, void *notify_cls,
                                                    struct cmhd_logger *logger, struct MHD_OptionItem *options) {
     if (logger != NULL) {
         // The logger must be the first option, or MHD prints to stderr while parsing the ones before it.
-        return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+        return MHD_start_daemon(flags, port, accept_policy, accept_policy_cls, handler, handler_cls,
                                 MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, (void *)logger,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                                MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     }
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, port, accept_policy, accept_policy_cls, handler, handler_cls,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// The client's IP address as a map key: IPv4 as its IPv4-mapped IPv6 form, so each address has one key.
+/// Returns 1 and fills `high`/`low` (network order bytes read as big-endian halves), or 0 for other families.
+static inline int cmhd_address_key(const struct sockaddr *address, uint64_t *high, uint64_t *low) {
+    unsigned char bytes[16] = {0};
+    if (address == NULL) {
+        return 0;
+    } else if (address->sa_family == AF_INET) {
+        bytes[10] = 0xff;
+        bytes[11] = 0xff;
+        memcpy(bytes + 12, &((const struct sockaddr_in *)(const void *)address)->sin_addr, 4);
+    } else if (address->sa_family == AF_INET6) {
+        memcpy(bytes, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr, 16);
+    } else {
+        return 0;
+    }
+    uint64_t h = 0, l = 0;
+    for (int i = 0; i < 8; i++) {
+        h = (h << 8) | bytes[i];
+        l = (l << 8) | bytes[8 + i];
+    }
+    *high = h;
+    *low = l;
+    return 1;
+}
+
+/// ``cmhd_address_key`` of a connection's client.
+static inline int cmhd_connection_address_key(struct MHD_Connection *connection, uint64_t *high, uint64_t *low) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info == NULL ? 0 : cmhd_address_key(info->client_addr, high, low);
 }
 
 /// `MHD_get_daemon_info` is variadic: returns the port the daemon is bound to (0 if unknown).

@@ -26,7 +26,12 @@ public final class HTTPServer: Sendable {
         public var host: String
         /// The TCP port; 0 picks a free one (read it back from ``HTTPServer/port``). Default 8080.
         public var port: UInt16
-        /// libmicrohttpd epoll worker threads. Default 2 (one per core here; handlers do not run on them).
+        /// libmicrohttpd event loops, each a daemon with its own thread, listening socket (`SO_REUSEPORT`: the
+        /// kernel spreads new connections over them) and connections. Default 8. Handlers do not run on them,
+        /// but libmicrohttpd 0.9.75 walks all of a daemon's suspended connections (every idle stream) each time
+        /// one is resumed, so that walk, paid for every event sent and every request answered, is as long as the
+        /// streams divided by this number. One shared socket with a thread pool would wake every thread for each
+        /// new connection instead.
         public var threadPoolSize: Int
         /// Open connections at most, streams included. Default 10 000.
         public var connectionLimit: Int
@@ -41,7 +46,7 @@ public final class HTTPServer: Sendable {
         /// An idle connection (keep-alive, or a client that stops reading) is closed after this long. Whole seconds.
         /// Streams stay up as long as heartbeats go out more often. Default 60 s.
         public var connectionTimeout: Duration
-        /// Connections one client address may hold at once (`MHD_OPTION_PER_IP_CONNECTION_LIMIT`); more are closed at
+        /// Connections one client address may hold at once, counted over every event loop; more are closed at
         /// once. 0: no limit. Default 0 (behind a proxy every connection comes from the proxy's address).
         public var connectionsPerAddress: Int
         /// How often every open stream gets ``heartbeatBytes`` (this is how dead clients are noticed: a suspended
@@ -56,7 +61,7 @@ public final class HTTPServer: Sendable {
         public init(
             host: String = "127.0.0.1",
             port: UInt16 = 8080,
-            threadPoolSize: Int = 2,
+            threadPoolSize: Int = 8,
             connectionLimit: Int = 10_000,
             connectionMemoryLimit: Int = 16 * 1024,
             maxBodySize: Int = 1024 * 1024,
@@ -81,7 +86,8 @@ public final class HTTPServer: Sendable {
     }
 
     struct Running: Sendable {
-        var daemon: MHDDaemon
+        /// One per event loop (``Configuration/threadPoolSize``), all on the same port.
+        var daemons: [MHDDaemon]
         var port: UInt16
         var heartbeat: Task<Void, Never>
         /// The `struct cmhd_logger` handed to libmicrohttpd (freed after stop).
@@ -146,49 +152,66 @@ public final class HTTPServer: Sendable {
             throw HTTPServerError(.invalidConfiguration, "limits must be positive (memory limit at least 4096)")
         }
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
+        // The daemons share the port through `SO_REUSEPORT`, which would also let a second server join it
+        // silently: a plain bind first makes a taken port an error, as it would be for a single socket.
+        if configuration.port != 0, !address.isFree() {
+            throw HTTPServerError(
+                .bindFailed, "could not listen on \(configuration.host):\(configuration.port) (address already in use)")
+        }
 
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         flags |= MHD_USE_ERROR_LOG.rawValue  // routed to `logger` at debug level, never to stderr
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let timeoutSeconds = max(1, Int(configuration.connectionTimeout.components.seconds))
+        let loops = configuration.threadPoolSize
+        // Each daemon counts only its own connections. The kernel spreads them by a hash of the addresses, evenly
+        // on average but not exactly, and a daemon at its limit drops the connection, so each gets its share
+        // plus a margin: the whole may exceed `connectionLimit` by that margin, never one daemon its share.
+        let limitPerLoop =
+            loops == 1 ? configuration.connectionLimit : configuration.connectionLimit * 5 / (4 * loops) + 16
 
         let coreRaw = Unmanaged.passRetained(core).toOpaque()
         let sink = UnsafeMutablePointer<cmhd_logger>.allocate(capacity: 1)
         sink.initialize(to: cmhd_logger(fn: mhdLogSink, cls: coreRaw))
 
-        let daemon = address.withSockAddr { sockaddr -> OpaquePointer? in
-            var options: [MHD_OptionItem] = [
-                MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: sockaddr),
-                MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
-                MHD_OptionItem(
-                    option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
-                MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: timeoutSeconds, ptr_value: nil),
-            ]
-            if configuration.connectionsPerAddress > 0 {
-                options.append(
+        var daemons: [OpaquePointer] = []
+        var port = configuration.port
+        for _ in 0..<loops {
+            address.setPort(port)
+            let daemon = address.withSockAddr { sockaddr -> OpaquePointer? in
+                var options: [MHD_OptionItem] = [
+                    MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: sockaddr),
+                    MHD_OptionItem(option: .LISTENING_ADDRESS_REUSE, value: 1, ptr_value: nil),
+                    MHD_OptionItem(option: .CONNECTION_LIMIT, value: limitPerLoop, ptr_value: nil),
                     MHD_OptionItem(
-                        option: .PER_IP_CONNECTION_LIMIT, value: configuration.connectionsPerAddress, ptr_value: nil))
+                        option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
+                    MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: timeoutSeconds, ptr_value: nil),
+                    MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
+                ]
+                // libmicrohttpd's own per-address limit counts per daemon; this one counts across all of them.
+                let limitsAddresses = configuration.connectionsPerAddress > 0
+                return options.withUnsafeMutableBufferPointer { buffer in
+                    cmhd_start_daemon(
+                        UInt32(flags), port, limitsAddresses ? mhdAcceptPolicy : nil, coreRaw, mhdAccessHandler,
+                        coreRaw, mhdRequestCompleted, coreRaw, limitsAddresses ? mhdNotifyConnection : nil, coreRaw,
+                        sink, buffer.baseAddress)
+                }
             }
-            if configuration.threadPoolSize > 1 {
-                options.append(
-                    MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threadPoolSize, ptr_value: nil))
+            guard let daemon else {
+                let failure = errno
+                for started in daemons { MHD_stop_daemon(started) }
+                Unmanaged<ServerCore>.fromOpaque(coreRaw).release()
+                sink.deinitialize(count: 1)
+                sink.deallocate()
+                let detail = core.state.withLock { $0.lastLibraryMessage }
+                let reason = failure == EADDRINUSE ? " (address already in use)" : ""
+                throw HTTPServerError(
+                    .bindFailed, "could not listen on \(configuration.host):\(configuration.port)\(reason)",
+                    detail: detail)
             }
-            options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
-            return options.withUnsafeMutableBufferPointer { buffer in
-                cmhd_start_daemon(
-                    UInt32(flags), configuration.port, mhdAccessHandler, coreRaw, mhdRequestCompleted, coreRaw, sink,
-                    buffer.baseAddress)
-            }
-        }
-        guard let daemon else {
-            let failure = errno
-            Unmanaged<ServerCore>.fromOpaque(coreRaw).release()
-            sink.deinitialize(count: 1)
-            sink.deallocate()
-            let detail = core.state.withLock { $0.lastLibraryMessage }
-            let reason = failure == EADDRINUSE ? " (address already in use)" : ""
-            throw HTTPServerError(
-                .bindFailed, "could not listen on \(configuration.host):\(configuration.port)\(reason)", detail: detail)
+            daemons.append(daemon)
+            // Port 0: the first daemon picked a free port; the others join it.
+            port = cmhd_daemon_port(daemon)
         }
 
         let interval = configuration.heartbeatInterval
@@ -211,7 +234,7 @@ public final class HTTPServer: Sendable {
             }
         }
         return Running(
-            daemon: MHDDaemon(daemon), port: cmhd_daemon_port(daemon), heartbeat: heartbeat,
+            daemons: daemons.map(MHDDaemon.init), port: port, heartbeat: heartbeat,
             logSink: UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(sink))))
     }
 
@@ -245,8 +268,8 @@ public final class HTTPServer: Sendable {
             return
         }
         let logger = core.logger
-        let daemon = running.daemon.pointer
-        let listenSocket = MHD_quiesce_daemon(daemon)
+        let daemons = running.daemons.map(\.pointer)
+        let listenSockets = daemons.map { MHD_quiesce_daemon($0) }
         logger.info("http server shutting down", metadata: ["open_streams": String(core.openStreamCount)])
         core.beginDraining()
 
@@ -269,8 +292,10 @@ public final class HTTPServer: Sendable {
             // Stopping with suspended connections is undefined behaviour in libmicrohttpd: leak the daemon instead.
             logger.critical("http server could not drain; daemon left running without a listener")
         } else {
-            MHD_stop_daemon(daemon)
-            if listenSocket >= 0 { close(listenSocket) }
+            for (daemon, listenSocket) in zip(daemons, listenSockets) {
+                MHD_stop_daemon(daemon)
+                if listenSocket >= 0 { close(listenSocket) }
+            }
             Unmanaged.passUnretained(core).release()
             sink?.deinitialize(count: 1)
             sink?.deallocate()
@@ -320,5 +345,30 @@ struct SocketAddress {
 
     mutating func withSockAddr<Result>(_ body: (UnsafeMutableRawPointer) -> Result) -> Result {
         withUnsafeMutableBytes(of: &storage) { body($0.baseAddress!) }
+    }
+
+    /// Both families keep the port at the same offset (`sin_port`, `sin6_port`).
+    mutating func setPort(_ port: UInt16) {
+        withUnsafeMutableBytes(of: &storage) { raw in
+            raw.storeBytes(
+                of: port.bigEndian, toByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_port)!, as: UInt16.self)
+        }
+    }
+
+    /// True if a socket without `SO_REUSEPORT` can bind the address right now.
+    mutating func isFree() -> Bool {
+        let family = isIPv6 ? AF_INET6 : AF_INET
+        let length = socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        #if canImport(Glibc)
+            let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(family, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return true }  // cannot tell: let the daemons' own bind decide
+        defer { close(fd) }
+        // As the daemons do: a port left in TIME_WAIT by a previous run is free; one with a listener is not.
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        return withSockAddr { bind(fd, $0.assumingMemoryBound(to: sockaddr.self), length) } == 0
     }
 }

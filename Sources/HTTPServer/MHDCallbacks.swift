@@ -47,3 +47,31 @@ let mhdLogSink: cmhd_log_fn = { cls, message in
     guard let cls, let message else { return }
     Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().libraryLog(String(cString: message))
 }
+
+/// `MHD_AcceptPolicyCallback` (only with a per-address limit): refuses a new connection from an address that
+/// holds the most connections allowed, across every event loop.
+let mhdAcceptPolicy: MHD_AcceptPolicyCallback = { cls, address, _ in
+    guard let cls else { return .NO }
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+    guard cmhd_address_key(address, &high, &low) == 1 else { return .YES }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    return core.admitsConnection(from: ClientAddressKey(high: high, low: low)) ? .YES : .NO
+}
+
+/// `MHD_NotifyConnectionCallback` (only with a per-address limit): counts each address's open connections.
+let mhdNotifyConnection: MHD_NotifyConnectionCallback = { cls, connection, _, code in
+    guard let cls, let connection else { return }
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+    guard cmhd_connection_address_key(connection, &high, &low) == 1 else { return }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    let key = ClientAddressKey(high: high, low: low)
+    // `MHD_CONNECTION_NOTIFY_STARTED` (0) and `MHD_CONNECTION_NOTIFY_CLOSED` (1): the enum's cases are not
+    // imported by name.
+    switch code.rawValue {
+    case 0: core.connectionStarted(from: key)
+    case 1: core.connectionClosed(from: key)
+    default: break
+    }
+}

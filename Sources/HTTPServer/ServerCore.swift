@@ -17,6 +17,9 @@ final class ServerCore: Sendable {
         var lastLibraryMessage: String?
     }
 
+    /// Open connections by client address, across every event loop (kept only with a per-address limit).
+    let connectionsByAddress = Mutex<[ClientAddressKey: Int]>([:])
+
     let configuration: HTTPServer.Configuration
     let router: Router
     let logger: Logger
@@ -28,6 +31,26 @@ final class ServerCore: Sendable {
         self.router = router
         self.logger = logger
         self.metrics = metrics
+    }
+
+    // MARK: - Connections per client address
+
+    /// True while `address` holds fewer connections than ``HTTPServer/Configuration/connectionsPerAddress``.
+    /// (Two connections accepted at the same moment on two loops may both pass: the limit can be exceeded by
+    /// the number of loops at most, never by a client that opens connections one after another.)
+    func admitsConnection(from address: ClientAddressKey) -> Bool {
+        connectionsByAddress.withLock { ($0[address] ?? 0) < configuration.connectionsPerAddress }
+    }
+
+    func connectionStarted(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { $0[address, default: 0] += 1 }
+    }
+
+    func connectionClosed(from address: ClientAddressKey) {
+        connectionsByAddress.withLock { counts in
+            guard let count = counts[address] else { return }
+            counts[address] = count > 1 ? count - 1 : nil
+        }
     }
 
     // MARK: - Access handler
@@ -335,4 +358,10 @@ extension HTTPResponse {
         if case .bytes(let bytes) = body { return bytes }
         return []
     }
+}
+
+/// A client's IP address (IPv4 as IPv4-mapped IPv6) as a dictionary key.
+struct ClientAddressKey: Hashable, Sendable {
+    var high: UInt64
+    var low: UInt64
 }

@@ -146,21 +146,31 @@ public enum JSONText {
     /// - Parameter escapingHTML: also writes `<` as `\u003c`, so the literal stays inert if it ever lands
     ///   inside an HTML page or `<script>` (no `</script>` break-out).
     public static func quote(_ text: String, escapingHTML: Bool = false) -> String {
-        // Works on UTF-8 bytes: every byte that needs escaping is ASCII, and multi-byte sequences never contain
-        // ASCII bytes. Most strings need no escaping at all and are copied whole.
-        func needsEscape(_ byte: UInt8) -> Bool {
-            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-                || (escapingHTML && byte == UInt8(ascii: "<"))
-        }
-        guard text.utf8.contains(where: needsEscape) else { return "\"" + text + "\"" }
-        var out: [UInt8] = [UInt8(ascii: "\"")]
+        var text = text
+        // `withUTF8` makes a bridged or lazy string contiguous once; native strings are read in place.
+        let clean = text.withUTF8 { bytes in !bytes.contains(where: { needsEscape($0, escapingHTML: escapingHTML) }) }
+        if clean { return "\"" + text + "\"" }
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 16)
-        for byte in text.utf8 {
-            guard needsEscape(byte) else {
-                out.append(byte)
-                continue
-            }
-            switch byte {
+        text.withUTF8 { appendQuoted($0, to: &out, escapingHTML: escapingHTML) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` as a quoted, escaped JSON string to `out` (what ``quote(_:escapingHTML:)`` returns, as bytes).
+    public static func appendQuoted(_ text: String, to out: inout [UInt8], escapingHTML: Bool = false) {
+        var text = text
+        text.withUTF8 { appendQuoted($0, to: &out, escapingHTML: escapingHTML) }
+    }
+
+    // Works on UTF-8 bytes: every byte that needs escaping is ASCII, and multi-byte sequences never contain ASCII
+    // bytes. Runs of bytes that need no escaping (most strings are one run) are copied whole.
+    private static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], escapingHTML: Bool) {
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in bytes.indices where needsEscape(bytes[index], escapingHTML: escapingHTML) {
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            runStart = index + 1
+            switch bytes[index] {
             case UInt8(ascii: "\""): out += #"\""#.utf8
             case UInt8(ascii: "\\"): out += #"\\"#.utf8
             case UInt8(ascii: "\n"): out += #"\n"#.utf8
@@ -168,13 +178,24 @@ public enum JSONText {
             case UInt8(ascii: "\t"): out += #"\t"#.utf8
             case UInt8(ascii: "<"): out += #"\u003c"#.utf8
             default:
-                let hex = Array("0123456789abcdef".utf8)
+                let byte = bytes[index]
                 out += #"\u00"#.utf8
-                out += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0xF))
             }
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8, escapingHTML: Bool) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+            || (escapingHTML && byte == UInt8(ascii: "<"))
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }
 

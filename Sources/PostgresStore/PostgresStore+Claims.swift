@@ -236,7 +236,7 @@ extension PostgresStore {
         let payloadText = row.text(9)
         let payload = try ClaimPayload.decode(payloadText, operation: "decode claim", allowingOffset: true)
         let channel = row.text(4) == nil ? .webForm : try Self.channel(row, 4)
-        let claim = Claim(
+        var claim = Claim(
             id: try row.requiredText(0, "id"), sessionToken: row.text(1) ?? "", unifiedID: row.text(2) ?? "",
             userID: row.int64(5) ?? 0, telegramID: row.int64(3), channel: channel, typeCode: row.text(6) ?? "",
             status: ClaimStatus(rawValue: row.text(7) ?? ""), policyNumber: row.text(8), phone: payload.phone,
@@ -245,6 +245,9 @@ extension PostgresStore {
             submittedRevision: row.int(16), submittedAt: try row.date(17, "submitted_at"),
             statusHistory: payload.statusHistory, createdAt: try row.requiredDate(11, "created_at"),
             updatedAt: try row.requiredDate(12, "updated_at"), expiresAt: try row.date(13, "expires_at"))
+        claim.wizardStep = payload.wizardStep
+        claim.consent = payload.consent
+        claim.telegramNotice = payload.telegramNotice
         return (claim, payloadText)
     }
 }

@@ -60,6 +60,17 @@ extension PostgresStore {
         }
     }
 
+    public func telegramID(unifiedID: String) async throws -> Int64? {
+        try await withConnection("get telegram id") { connection in
+            try connection.queryFirst(
+                """
+                SELECT ua.channel_user_id FROM clpr_user_accounts ua JOIN clpr_users u ON u.id = ua.user_id
+                WHERE u.unified_id = $1 AND ua.channel = 'telegram' ORDER BY ua.channel_user_id LIMIT 1
+                """, [.text(unifiedID)], operation: "get telegram id"
+            ) { row in row.text(0).flatMap { Int64($0) } }
+        }.flatMap { $0 }
+    }
+
     static func decodeUser(_ row: PostgresRow) throws -> User {
         guard let id = row.int64(0) else { throw row.corrupt("clpr_users.id is NULL") }
         return User(id: id, unifiedID: try row.requiredText(1, "unified_id"), phone: row.text(2))

@@ -225,7 +225,7 @@ extension SQLiteStore {
         let payloadText = row.text(9)
         let payload = try ClaimPayload.decode(payloadText, operation: "decode claim", allowingOffset: false)
         let channel = try row.isNull(4) ? .webForm : Self.channel(row, 4)
-        let claim = Claim(
+        var claim = Claim(
             id: try row.requiredText(0, "id"), sessionToken: row.text(1) ?? "", unifiedID: row.text(2) ?? "",
             userID: row.int64(5) ?? 0, telegramID: row.int64(3), channel: channel, typeCode: row.text(6) ?? "",
             status: ClaimStatus(rawValue: row.text(7) ?? ""), policyNumber: row.text(8), phone: payload.phone,
@@ -234,6 +234,9 @@ extension SQLiteStore {
             submittedRevision: row.int(16), submittedAt: try row.date(17, "submitted_at"),
             statusHistory: payload.statusHistory, createdAt: try requiredDate(row, 11, "created_at"),
             updatedAt: try requiredDate(row, 12, "updated_at"), expiresAt: try row.date(13, "expires_at"))
+        claim.wizardStep = payload.wizardStep
+        claim.consent = payload.consent
+        claim.telegramNotice = payload.telegramNotice
         return (claim, payloadText)
     }
 }

@@ -17,6 +17,9 @@ package struct ClaimPayload {
     /// Canonical JSON text of the embedded array.
     package var documentsMeta: String
     package var statusHistory: [StatusChange]
+    package var wizardStep: Int? = nil
+    package var consent: ConsentRecord? = nil
+    package var telegramNotice: TelegramNotice? = nil
 
     // MARK: - Encoding
 
@@ -44,6 +47,31 @@ package struct ClaimPayload {
             json_array_append_new(history, entry)
         }
         set(object, "status_history", history)
+        if let step = claim.wizardStep {
+            set(object, "wizard_step", json_integer(json_int_t(step)))
+        } else {
+            _ = json_object_del(object, "wizard_step")
+        }
+        if let consent = claim.consent {
+            let entry = json_object()!
+            set(entry, "submission_id", string(consent.submissionID))
+            set(entry, "confirmed_at", string(consent.confirmedAt))
+            set(entry, "language", string(consent.language.rawValue))
+            set(entry, "receipt", string(consent.receipt))
+            set(entry, "receipt_sha256", string(consent.receiptSHA256))
+            set(object, "consent", entry)
+        } else {
+            _ = json_object_del(object, "consent")
+        }
+        if let notice = claim.telegramNotice {
+            let entry = json_object()!
+            set(entry, "submission_id", string(notice.submissionID))
+            set(entry, "chat_id", json_integer(json_int_t(notice.chatID)))
+            set(entry, "language", string(notice.language.rawValue))
+            set(object, "telegram_notice", entry)
+        } else {
+            _ = json_object_del(object, "telegram_notice")
+        }
         return try serialize(object, operation: operation)
     }
 
@@ -108,9 +136,40 @@ package struct ClaimPayload {
             }
         }
 
+        var wizardStep: Int?
+        if let raw = member("wizard_step") {
+            guard isType(raw, .integer) else { throw corrupt("wizard_step is not an integer") }
+            wizardStep = Int(clamping: json_integer_value(raw))
+        }
+
+        var consent: ConsentRecord?
+        if let raw = member("consent") {
+            func text(_ key: String) -> String? { json_object_get(raw, key).flatMap(stringValue) }
+            guard isType(raw, .object), let submissionID = text("submission_id"),
+                let confirmedAt = text("confirmed_at"),
+                let language = text("language").flatMap({ UILanguage(rawValue: $0) }),
+                let receipt = text("receipt"), let sha256 = text("receipt_sha256")
+            else { throw corrupt("consent is malformed") }
+            consent = ConsentRecord(
+                submissionID: submissionID, confirmedAt: confirmedAt, language: language, receipt: receipt,
+                receiptSHA256: sha256)
+        }
+
+        var telegramNotice: TelegramNotice?
+        if let raw = member("telegram_notice") {
+            guard isType(raw, .object), let submissionID = json_object_get(raw, "submission_id").flatMap(stringValue),
+                let chat = json_object_get(raw, "chat_id"), isType(chat, .integer),
+                let language = json_object_get(raw, "language").flatMap(stringValue)
+                    .flatMap({ UILanguage(rawValue: $0) })
+            else { throw corrupt("telegram_notice is malformed") }
+            telegramNotice = TelegramNotice(
+                submissionID: submissionID, chatID: Int64(json_integer_value(chat)), language: language)
+        }
+
         return ClaimPayload(
             phone: member("phone").flatMap(stringValue), answers: answers, wizardPlan: wizardPlan,
-            documentsMeta: documentsMeta, statusHistory: statusHistory)
+            documentsMeta: documentsMeta, statusHistory: statusHistory, wizardStep: wizardStep, consent: consent,
+            telegramNotice: telegramNotice)
     }
 
     // MARK: - JSON helpers

@@ -62,7 +62,7 @@ enum Environment {
           CLPR_TELEGRAM_INIT_DATA_MAX_AGE_S  oldest Mini App initData accepted (default 86400)
           CLPR_TELEGRAM_WEBAPP_URL      the Mini App URL on the bot's button (default CLPR_PUBLIC_URL)
           CLPR_TELEGRAM_API_URL         Bot API base URL (default https://api.telegram.org)
-          CLPR_HTTP_THREADS       HTTP worker threads (default 2)
+          CLPR_HTTP_THREADS       HTTP event loops, each a thread on the shared port (default 8)
           CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
           CLPR_HTTP_IDLE_TIMEOUT_S     an idle connection is closed after this long; more than
                                   CLPR_SSE_HEARTBEAT_S (default 60)

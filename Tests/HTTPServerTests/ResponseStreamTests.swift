@@ -74,6 +74,30 @@ import Testing
         #expect(closes.count == 1)
     }
 
+    /// Connections are spread over several event loops (daemons sharing the port); a stream on any of them is
+    /// written to, finished and shut down like one on a single loop.
+    @Test func streamsOnEveryEventLoopReceiveWritesAndShutdownEndsThemAll() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration()
+        configuration.threadPoolSize = 4
+        configuration.connectionLimit = 64
+        let server = HTTPServer(
+            configuration: configuration, router: Self.makeRouter(streams, closes: closes),
+            logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        try server.start()
+        let clients = try (0..<48).map { _ in try TestClient(port: server.port) }
+        for client in clients { try await client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n") }
+        for client in clients { #expect(try await client.readHead().status == 200) }
+        #expect(await eventually { server.openStreamCount == 48 })
+        for stream in streams.all { stream.write(Array("data: to-every-loop\n\n".utf8)) }
+        for client in clients { #expect(await client.readUntil("data: to-every-loop").contains("to-every-loop")) }
+        await server.shutdown()
+        for client in clients { #expect(await client.readUntil("0\r\n\r\n").contains("0\r\n\r\n")) }
+        #expect(closes.count == 48)
+        #expect(server.openStreamCount == 0)
+    }
+
     @Test func heartbeatsArrive() async throws {
         let streams = Streams()
         let closes = Counter()

@@ -123,6 +123,9 @@ def browser():
         "--lang=ru-RU",
     ):
         options.add_argument(arg)
+    # A Russian-speaking person's browser: headless Chromium ignores --lang for Accept-Language and
+    # navigator.languages (en-US), and the app follows those (English for English-preferring browsers).
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ru-RU,ru"})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_window_size(1280, 900)

@@ -2,7 +2,7 @@
 // {status, code, message, field, fields, details, retryAfter}; `message` is always
 // something a person can read (the server's Russian text, or our own fallback).
 
-import { T } from "./texts.js";
+import { T, lang } from "./texts.js";
 
 export class ApiError extends Error {
   constructor({ status = 0, code = "error", message = T.errors.generic, field = null, fields = [], details = {}, retryAfter = null }) {
@@ -37,7 +37,8 @@ export async function request(method, path, body) {
   const init = {
     method,
     credentials: "same-origin",
-    headers: { Accept: "application/json" },
+    // The page's language: the server words its answers (catalog, confirmation page) in it.
+    headers: { Accept: "application/json", "Accept-Language": lang },
     cache: "no-store",
   };
   if (body !== undefined) {
@@ -66,10 +67,13 @@ export async function request(method, path, body) {
   }
   const err = data && typeof data.error === "object" && data.error ? { ...data.error } : {};
   if (!err.claim && data && data.claim) err.claim = data.claim;
+  const code = typeof err.code === "string" ? err.code : res.status === 401 ? "unauthenticated" : "http_error";
+  // The server's messages are Russian; a catalog in another language words the ones it knows by code.
+  const own = T.apiErrors && T.apiErrors[code];
   throw new ApiError({
     status: res.status,
-    code: typeof err.code === "string" ? err.code : res.status === 401 ? "unauthenticated" : "http_error",
-    message: typeof err.message === "string" && err.message ? err.message : fallbackMessage(res.status),
+    code,
+    message: own || (typeof err.message === "string" && err.message ? err.message : fallbackMessage(res.status)),
     field: typeof err.field === "string" ? err.field : null,
     fields: Array.isArray(err.fields) ? err.fields.filter((f) => f && typeof f.field === "string") : [],
     details: err,
@@ -92,7 +96,11 @@ export const api = {
   claim: (id) => request("GET", `/api/v1/claims/${enc(id)}`),
   saveDraft: (id, answers, revision) => request("PUT", `/api/v1/claims/${enc(id)}/draft`, { answers, revision }),
   submitWizard: (id, answers, revision) => request("POST", "/api/v1/claims/wizard", { claim_id: id, answers, revision }),
+  telegramNotice: (id) => request("GET", `/api/v1/claims/${enc(id)}/telegram-notice`),
+  askTelegramNotice: (id, submissionId) =>
+    request("PUT", `/api/v1/claims/${enc(id)}/telegram-notice`, { submission_id: submissionId }),
+  saveStep: (id, step) => request("PUT", `/api/v1/claims/${enc(id)}/step`, { step }),
   confirm: (id, submissionId) => request("POST", `/api/v1/claims/${enc(id)}/confirm`, { submission_id: submissionId }),
   cancel: (id, submissionId) => request("POST", `/api/v1/claims/${enc(id)}/cancel`, { submission_id: submissionId }),
-  confirmationUrl: (id, nonce) => `/api/v1/claims/${enc(id)}/confirmation?render=${enc(nonce)}`,
+  confirmationUrl: (id, nonce) => `/api/v1/claims/${enc(id)}/confirmation?render=${enc(nonce)}&lang=${enc(lang)}`,
 };

@@ -251,6 +251,7 @@ class AutoSaver {
         const claim = await api.saveDraft(s.id, sent, s.revision);
         s.saved(claim, sent);
         this.failures = 0;
+        this.savedAt = new Date().toISOString();
         if (channel) channel.postMessage({ claim_id: s.id, revision: s.revision });
         if (!this.dirty) this.setStatus("saved");
       } catch (e) {

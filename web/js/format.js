@@ -1,4 +1,7 @@
-// Formatting and parsing helpers for Russian conventions. Pure functions, no DOM.
+// Formatting and parsing helpers for the page's language: Russian conventions (03.12.2026, 12 345,67 ₽) or
+// English ones (3 Dec 2026, 12,345.67 ₽). Phone numbers are Russian in both: +7 916 123-45-67. No DOM.
+
+import { lang } from "./texts.js";
 
 const NBSP = "\u00A0";
 
@@ -33,24 +36,37 @@ function parseDate(value) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-// ISO timestamp -> "03.12.2026" (local time).
+const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function dayText(y, m, d) {
+  return lang === "en" ? `${d} ${MONTHS_EN[m - 1]} ${y}` : `${pad2(d)}.${pad2(m)}.${y}`;
+}
+
+// ISO timestamp -> "03.12.2026" / "3 Dec 2026" (local time).
 export function formatDate(value) {
   const d = parseDate(value);
   if (!d) return "";
-  return `${pad2(d.getDate())}.${pad2(d.getMonth() + 1)}.${d.getFullYear()}`;
+  return dayText(d.getFullYear(), d.getMonth() + 1, d.getDate());
 }
 
-// ISO timestamp -> "03.12.2026, 14:05" (local time).
+// ISO timestamp -> "03.12.2026, 14:05" / "3 Dec 2026, 14:05" (local time).
 export function formatDateTime(value) {
   const d = parseDate(value);
   if (!d) return "";
-  return `${formatDate(value)}, ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return `${formatDate(value)}, ${formatTime(value)}`;
 }
 
-// Calendar date answer "2026-12-03" -> "03.12.2026" (no time zone shifts).
+// ISO timestamp -> "14:05" (local time).
+export function formatTime(value) {
+  const d = parseDate(value);
+  if (!d) return "";
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+// Calendar date answer "2026-12-03" -> "03.12.2026" / "3 Dec 2026" (no time zone shifts).
 export function formatDayAnswer(value) {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
-  return m ? `${m[3]}.${m[2]}.${m[1]}` : value || "";
+  return m ? dayText(m[1], Number(m[2]), Number(m[3])) : value || "";
 }
 
 // "2026-12-03" or "03.12.2026" -> "2026-12-03" if it is a real calendar date, else "".
@@ -71,25 +87,30 @@ export function parseDayAnswer(value) {
   return `${y.padStart(4, "0")}-${pad2(mm)}-${pad2(dd)}`;
 }
 
-// Money typed by a person ("12 345,67", "12345.67 ₽") -> "12345.67" / "12345", or "" if invalid.
+// Money typed by a person ("12 345,67", "12345.67 ₽", in English also "12,345.67") -> "12345.67" / "12345",
+// or "" if invalid.
 export function parseMoney(value) {
-  const s = String(value || "").replace(/[\s\u00A0\u202F₽]/g, "").replace(/руб\.?$/i, "").replace(",", ".");
+  let s = String(value || "").replace(/[\s\u00A0\u202F₽]/g, "").replace(/(руб\.?|rub)$/i, "");
+  // English: commas group thousands when a point is there or every comma is followed by three digits.
+  if (lang === "en" && (s.includes(".") || /^\d{1,3}(,\d{3})+$/.test(s))) s = s.replace(/,/g, "");
+  s = s.replace(",", ".");
   if (!/^\d+(\.\d{1,2})?$/.test(s)) return "";
   return s.replace(/^0+(?=\d)/, "");
 }
 
-// "12345.67" -> "12 345,67 ₽".
+// "12345.67" -> "12 345,67 ₽" / "12,345.67 ₽".
 export function formatMoney(value) {
   const s = parseMoney(value);
   if (!s) return value || "";
   const [int, frac] = s.split(".");
-  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
-  return `${grouped}${frac ? "," + frac.padEnd(2, "0") : ""}${NBSP}₽`;
+  const [group, point] = lang === "en" ? [",", "."] : [NBSP, ","];
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, group);
+  return `${grouped}${frac ? point + frac.padEnd(2, "0") : ""}${NBSP}₽`;
 }
 
-// Money answer shown back in its input: "12345.67" -> "12345,67".
+// Money answer shown back in its input: "12345.67" -> "12345,67" (English: as stored).
 export function moneyForInput(value) {
-  return String(value || "").replace(".", ",");
+  return lang === "en" ? String(value || "") : String(value || "").replace(".", ",");
 }
 
 // Human claim number: server's `number` if it sends one, else the first 8 hex chars of the id.

@@ -1,238 +1,65 @@
-// All Russian UI strings live here. Functions take values and return plain strings;
-// callers put them into the DOM with textContent only.
+// The text catalog of the page's language. One file per language in ./i18n/ with the same keys; Russian is the
+// default and fills in any key another language lacks (so a new string only has to exist in ru.js to work).
+//
+// The language: the person's choice from the header switch (kept in localStorage), else the first of the
+// browser's languages (navigator.languages, which the browser also sends as Accept-Language) that we have,
+// else Russian. API calls send it as Accept-Language, so the server answers in the same language.
 
-export const T = {
-  appName: "Подача заявки",
-  titleSuffix: " — clpr",
-  errorTitlePrefix: "Ошибка: ",
-  skipLink: "Перейти к основному содержанию",
-  // index.html carries the same shell texts for the first paint; app.js re-applies these.
-  serviceName: "Подача заявки",
-  footer: "clpr — приём заявок по страховым случаям",
-  back: "Назад",
-  loading: "Загружаем…",
-  backToStart: "Вернуться к заявкам",
+import ru, { plural as ruPlural } from "./i18n/ru.js";
+import en from "./i18n/en.js";
 
-  errorSummaryTitle: "Есть проблема",
-  errorHidden: "Ошибка:",
+export const CATALOGS = { ru, en };
+const STORAGE_KEY = "clpr.lang";
 
-  errors: {
-    network: "Не удалось связаться с сервером. Проверьте подключение к интернету и попробуйте ещё раз.",
-    unavailable: "Сервис временно недоступен. Попробуйте ещё раз через минуту.",
-    generic: "Что-то пошло не так. Попробуйте ещё раз.",
-    notFound: "Заявка не найдена. Возможно, ссылка устарела.",
-    forbidden: "Эта заявка принадлежит другому человеку.",
-    sessionExpired: "Чтобы продолжить, войдите по номеру телефона.",
-    meUnavailable: "Не удалось проверить вход: сервер не отвечает. Попробуйте войти ещё раз или вернитесь позже.",
-  },
-
-  telegram: {
-    failed: "Не удалось войти через Telegram. Войдите по номеру телефона или откройте приложение из Telegram снова.",
-  },
-
-  login: {
-    heading: "Войдите по номеру телефона",
-    hint: "Мы отправим SMS с кодом. Например, +7\u00A0916\u00A0123-45-67",
-    sendCode: "Получить код",
-    sending: "Отправляем код…",
-    phoneEmpty: "Введите номер мобильного телефона",
-    phoneShort: "Введите номер полностью, например +7 916 123-45-67",
-    haveCode: "У меня уже есть код",
-  },
-
-  code: {
-    heading: "Введите код из SMS",
-    sentTo: "Мы отправили код на ", // + the phone (kept on one line)
-    label: "Код из SMS",
-    hint: (minutes) => minutes
-      ? `Код состоит из цифр и действует ${minutes} ${plural(minutes, "минуту", "минуты", "минут")}.`
-      : "Код состоит из цифр.",
-    verify: "Войти",
-    verifying: "Проверяем код…",
-    resend: "Отправить код ещё раз",
-    resendIn: (s) => `Отправить код ещё раз можно через ${s} с`,
-    resendReady: "Можно запросить новый код.",
-    resent: "Мы отправили новый код на ", // + the phone
-    changePhone: "Изменить номер",
-    codeEmpty: "Введите код из SMS",
-    codeDigits: "Код должен состоять только из цифр",
-    attemptsLeft: (n) => `Осталось ${n} ${plural(n, "попытка", "попытки", "попыток")}.`,
-    expired: "Срок действия кода истёк. Запросите новый код.",
-    locked: "Слишком много неверных попыток. Запросите новый код.",
-    notRequested: "Сначала запросите код.",
-    noPhone: "Сначала введите номер телефона.",
-  },
-
-  home: {
-    heading: "Заявки на страховые случаи",
-    signedInAs: "Вы вошли по номеру ", // + the phone
-    logout: "Выйти",
-    newClaim: "Подать новую заявку",
-    draftsHeading: "Черновики",
-    draftsEmpty: "Черновиков нет.",
-    draftStep: (n, m) => `Шаг ${n} из ${m}`,
-    draftReady: "Все ответы заполнены — осталось отправить",
-    draftAnswered: (n) => `Отвечено на ${n} ${plural(n, "вопрос", "вопроса", "вопросов")}`,
-    changedAt: (d) => `Изменено ${d}`,
-    createdOn: (d) => `Создан ${d}`,
-    detail: (label, value) => `${label}: ${value}`,
-    resume: "Продолжить",
-    resumeHidden: (title, detail) => ` заполнение: ${title}${detail ? ", " + detail : ""}`,
-    claimsHeading: "Ваши заявки",
-    claimsEmpty: "Вы ещё не подавали заявок.",
-    claimNumber: (n) => `Заявка № ${n}`,
-    createdAt: (d) => `Подана ${d}`,
-    loadFailed: "Не удалось загрузить список заявок.",
-    retry: "Обновить",
-  },
-
-  type: {
-    heading: "Что случилось?",
-    hint: "Выберите, к какому случаю относится заявка.",
-    start: "Начать заполнение",
-    starting: "Создаём черновик…",
-    empty: "Выберите тип заявки",
-    none: "Сейчас нет доступных типов заявок. Попробуйте позже.",
-  },
-
-  wizard: {
-    step: (n, m) => `Шаг ${n} из ${m}`,
-    next: "Продолжить",
-    toCheck: "Продолжить к проверке ответов",
-    optional: " (необязательно)",
-    dateHint: "Например, 03.12.2026",
-    moneySuffix: "₽",
-    moneyHint: "Сумма в рублях, например 12\u00A0345,67",
-    phoneHint: "Например, +7\u00A0916\u00A0123-45-67",
-    yes: "Да",
-    no: "Нет",
-    choose: "Выберите вариант",
-    saving: "Сохраняем…",
-    saved: "Сохранено",
-    saveFailed: "Не удалось сохранить — повторим",
-    saveRejected: "Не удалось сохранить ответы. Проверьте их и попробуйте ещё раз.",
-    conflict: "Этот черновик изменили в другой вкладке или на другом устройстве. Мы показываем сохранённую версию вместе с вашими последними правками — проверьте ответы.",
-    refreshed: "Этот черновик изменили в другой вкладке или на другом устройстве. Мы показываем последнюю сохранённую версию — проверьте ответы.",
-    notDraft: "Эта заявка уже отправлена, изменить её нельзя.",
-    openClaim: "Открыть заявку",
-    // validation
-    required: (label) => `Ответьте на вопрос «${label}»`,
-    requiredChoice: (label) => `Выберите ответ на вопрос «${label}»`,
-    tooLong: (label, n) => `Ответ на вопрос «${label}» должен быть не длиннее ${n} ${plural(n, "символа", "символов", "символов")}`,
-    badDate: (label) => `Введите дату в поле «${label}», например 03.12.2026`,
-    futureDate: (label) => `«${label}» не может быть в будущем`,
-    beforeDate: (label, other, date) => `«${label}» не может быть раньше, чем «${other}» (${date})`,
-    badNumber: (label) => `Введите в поле «${label}» целое число`,
-    tooSmall: (label, n) => `Число в поле «${label}» должно быть не меньше ${n}`,
-    tooBig: (label, n) => `Число в поле «${label}» должно быть не больше ${n}`,
-    badMoney: (label) => `Введите сумму в поле «${label}» цифрами, например 12 345,67`,
-    badPhone: (label) => `Введите номер телефона в поле «${label}», например +7 916 123-45-67`,
-  },
-
-  check: {
-    heading: "Проверьте ответы перед отправкой",
-    intro: "Если нужно что-то исправить, нажмите «Изменить» рядом с ответом.",
-    change: "Изменить",
-    notAnswered: "Не указано",
-    declaration: "Нажимая «Отправить заявку», вы подтверждаете, что сведения верны. Затем мы подготовим заявку и покажем её вам ещё раз, прежде чем принять.",
-    submit: "Отправить заявку",
-    submitting: "Отправляем…",
-    stale: "Ответы изменились после отправки (возможно, в другой вкладке), поэтому подготовленная заявка больше не действует. Проверьте ответы и отправьте заявку ещё раз.",
-  },
-
-  wait: {
-    heading: "Готовим вашу заявку",
-    intro: "Мы проверяем ответы и составляем заявку: что в ней будет указано и какие документы понадобятся. Обычно это занимает несколько секунд.",
-    waiting: "Ждём ответа…",
-    slow: "Это занимает больше времени, чем обычно. Можно подождать или вернуться позже — ответы сохранены.",
-    reconnecting: "Связь прервалась, подключаемся снова…",
-    elapsed: (s) => `Прошло ${s} с`,
-    ready: "Заявка готова. Открываем её для проверки…",
-    errorHeading: "Не удалось подготовить заявку",
-    error: "Не удалось подготовить заявку. Ответы сохранены — можно попробовать ещё раз или вернуться к ответам.",
-    timeoutHeading: "Подготовка заняла слишком много времени",
-    timeout: "Мы не успели подготовить заявку. Ответы сохранены — попробуйте ещё раз сейчас или вернитесь позже.",
-    lost: "Не удалось получить ответ от сервера. Ответы сохранены — попробуйте ещё раз.",
-    retry: "Попробовать ещё раз",
-    retrying: "Отправляем ещё раз…",
-    backToAnswers: "Вернуться к ответам",
-    later: "Вернуться позже",
-    leave: "Не хотите ждать? Вернитесь к заявкам — черновик сохранён.",
-  },
-
-  confirm: {
-    heading: "Проверьте заявку перед отправкой",
-    intro: "Проверьте сведения в форме ниже. Если всё верно, нажмите «Подтвердить» внизу формы. Если нужно что-то изменить, нажмите «Вернуться и изменить».",
-    frameTitle: "Проверьте заявку перед отправкой",
-    confirming: "Подтверждаем заявку…",
-    cancelling: "Возвращаемся к ответам…",
-    failed: "Заявка не подтверждена.", // + the reason, which says what to do
-    notReady: "Заявка ещё не готова. Подождите немного.",
-    frameFailed: "Не удалось показать заявку. Обновите страницу или вернитесь к ответам.",
-    fallback: "Если форма не открылась:",
-    backToAnswers: "Вернуться к ответам",
-  },
-
-  done: {
-    panelTitle: "Заявка принята",
-    numberLabel: "Номер заявки",
-    copy: "Скопировать номер",
-    copied: "Номер скопирован",
-    copyFailed: "Не удалось скопировать. Выделите номер и скопируйте его вручную.",
-    statusLabel: "Статус:",
-    heading: (n) => `Заявка № ${n}`,
-    typeLabel: "Тип заявки",
-    createdLabel: "Создана",
-    updatedLabel: "Изменена",
-    nextHeading: "Что будет дальше",
-    nextDefault: [
-      "Мы проверим заявку и свяжемся с вами по телефону, если понадобятся уточнения.",
-      "Подготовьте документы из списка ниже.",
-      "Статус заявки можно посмотреть на этой странице или в списке заявок.",
-    ],
-    docsHeading: "Какие документы понадобятся",
-    docRequired: "обязательно",
-    docOptional: "если есть",
-    uploadLater: "Загрузить документы на сайте пока нельзя. Когда это станет возможно, загрузка появится на этой странице заявки. А пока подготовьте документы из списка.",
-    uploadStepHint: "Загрузка документов появится на этой странице позже.",
-    historyHeading: "История",
-    draftNote: "Это черновик: заявка ещё не отправлена.",
-    continueDraft: "Продолжить заполнение",
-    toConfirm: "Проверить и подтвердить заявку",
-  },
-
-  status: {
-    draft: "Черновик",
-    in_work: "В работе",
-    submitted: "Отправлена",
-    completed: "Завершена",
-    closed: "Закрыта",
-    rejected: "Отклонена",
-    cancelled: "Отменена",
-  },
-
-  notFound: {
-    heading: "Страница не найдена",
-    text: "Возможно, ссылка устарела или в ней опечатка.",
-  },
-
-  errorPage: {
-    heading: "Не удалось открыть страницу",
-    claimNotFound: "Заявка не найдена",
-    forbidden: "Нет доступа к заявке",
-    retry: "Попробовать ещё раз",
-  },
-};
-
-// Russian plural form: plural(5, "минуту", "минуты", "минут").
-export function plural(n, one, few, many) {
-  const a = Math.abs(n) % 100;
-  const b = a % 10;
-  if (a > 10 && a < 20) return many;
-  if (b > 1 && b < 5) return few;
-  if (b === 1) return one;
-  return many;
+function supported(tag) {
+  const primary = String(tag || "").toLowerCase().split(/[-_]/)[0];
+  return Object.prototype.hasOwnProperty.call(CATALOGS, primary) ? primary : null;
 }
+
+function stored() {
+  try {
+    return supported(localStorage.getItem(STORAGE_KEY));
+  } catch (e) {
+    return null;
+  }
+}
+
+export function chooseLanguage(choice, browserLanguages) {
+  if (supported(choice)) return supported(choice);
+  for (const tag of browserLanguages || []) {
+    const lang = supported(tag);
+    if (lang) return lang;
+  }
+  return "ru";
+}
+
+export const lang = chooseLanguage(stored(), typeof navigator !== "undefined" ? navigator.languages : []);
+
+// Deep merge: `over` wins, `base` fills the gaps.
+function merged(base, over) {
+  if (!over || typeof over !== "object" || Array.isArray(over)) return over === undefined ? base : over;
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = base && typeof base[k] === "object" && !Array.isArray(base[k]) && typeof v === "object" && v && !Array.isArray(v)
+      ? merged(base[k], v) : v;
+  }
+  return out;
+}
+
+export const T = lang === "ru" ? ru : merged(ru, CATALOGS[lang]);
+
+// Stores the choice and shows the same page again in that language.
+export function setLanguage(next) {
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch (e) {
+    // storage disabled: the choice lasts for this page load only
+  }
+  location.reload();
+}
+
+// Russian plural form (kept for callers that word Russian text themselves).
+export const plural = ruPlural;
 
 // "Неверный код" -> "Неверный код." (so that a following sentence does not run into it).
 export function sentence(text) {
@@ -240,6 +67,8 @@ export function sentence(text) {
   return !t || /[.!?…]$/.test(t) ? t : t + ".";
 }
 
+// Any status code: its label in this language, else a generic wording with the code.
 export function statusText(code) {
-  return T.status[code] || code || "";
+  if (!code) return "";
+  return (T.status && T.status[code]) || T.statusUnknown(code);
 }

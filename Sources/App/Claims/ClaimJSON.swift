@@ -31,6 +31,17 @@ enum ClaimJSON {
             "updated_at": .string(iso(claim.updatedAt)),
             "status_history": .array(
                 claim.statusHistory.map { .object(["status": .string($0.status.rawValue), "at": .string(iso($0.at))]) }),
+            "wizard_step": claim.wizardStep.map { .number(Double($0)) } ?? .null,
+            "receipt": claim.consent.map(receipt) ?? .null,
+        ])
+    }
+
+    /// The confirmation receipt (docs/api.md, "Confirmation receipt"): `document` is the exact text hashed.
+    static func receipt(_ consent: ConsentRecord) -> JSONValue {
+        .object([
+            "sha256": .string(consent.receiptSHA256), "confirmed_at": .string(consent.confirmedAt),
+            "language": .string(consent.language.rawValue), "submission_id": .string(consent.submissionID),
+            "document": .string(consent.receipt),
         ])
     }
 

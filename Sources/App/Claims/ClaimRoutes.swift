@@ -26,12 +26,23 @@ struct ClaimRoutes: Sendable {
         router.put("/api/v1/claims/:claim_id/draft", use: saveDraft)
         router.post("/api/v1/claims/:claim_id/confirm", use: confirm)
         router.post("/api/v1/claims/:claim_id/cancel", use: cancel)
+        router.put("/api/v1/claims/:claim_id/step", use: saveStep)
+    }
+
+    /// The language of a request's person-facing texts: `?lang=`, else `Accept-Language`, else Russian.
+    static func language(of request: HTTPRequest) -> UILanguage {
+        UILanguage.negotiate(parameter: request.query["lang"], acceptLanguage: request.headers["Accept-Language"])
     }
 
     // MARK: - Reading
 
     @Sendable func claimTypes(_ request: HTTPRequest) async throws -> HTTPResponse {
-        JSONResponse.make(.object(["claim_types": .array(catalog.types.map(CatalogJSON.make))]))
+        let language = Self.language(of: request)
+        var response = JSONResponse.make(
+            .object(["claim_types": .array(catalog.localized(language).types.map(CatalogJSON.make))]))
+        response.headers.replace("Content-Language", language.rawValue)
+        response.headers.replace("Vary", "Accept-Language")
+        return response
     }
 
     @Sendable func drafts(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -79,6 +90,10 @@ struct ClaimRoutes: Sendable {
         var revision: Int?
     }
     struct DecisionBody: Decodable { var submission_id: String }
+    struct StepBody: Decodable { var step: Int }
+
+    /// The largest wizard step stored (pages are a few questions each; the check page is one past the last).
+    static let maxWizardStep = 100
 
     @Sendable func create(_ request: HTTPRequest) async throws -> HTTPResponse {
         let session = try await authenticator.require(request)
@@ -120,6 +135,27 @@ struct ClaimRoutes: Sendable {
             }
         }
         return JSONResponse.make(ClaimJSON.make(claim, catalog: catalog))
+    }
+
+    /// `PUT …/step`: remembers the wizard page the person is on, so another device resumes there. Not part of the
+    /// answers: no revision check and no new revision (the last page opened wins).
+    @Sendable func saveStep(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let session = try await authenticator.require(request)
+        let body = try JSONBody.decode(StepBody.self, from: request)
+        guard (1...Self.maxWizardStep).contains(body.step) else {
+            throw APIError(
+                422, "invalid_field", "Шаг должен быть числом от 1 до \(Self.maxWizardStep)", field: "step")
+        }
+        let existing = try await ownedClaim(request.parameters["claim_id"], session: session)
+        guard existing.status == .draft else { throw APIError(409, "not_a_draft", "Заявка уже отправлена") }
+        if existing.wizardStep != body.step {
+            let step = body.step
+            _ = try await update(existing.id) { claim in
+                guard claim.status == .draft else { throw APIError(409, "not_a_draft", "Заявка уже отправлена") }
+                claim.wizardStep = step
+            }
+        }
+        return HTTPResponse(status: 204)
     }
 
     @Sendable func submit(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -206,14 +242,26 @@ struct ClaimRoutes: Sendable {
         else {
             throw APIError(409, "plan_not_ready", "План заявки ещё не готов")
         }
+        guard case .plan(let plan) = try ClaimPlan.parse(Array(planJSON.utf8), sessionToken: existing.sessionToken)
+        else { throw APIError(409, "plan_not_ready", "План заявки ещё не готов") }
         let submissionID = body.submission_id
+        // The receipt: exactly what the confirmation page showed (in the language it was shown in), with the time.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let language = Self.language(of: request)
+        let confirmedAt = ClaimJSON.iso(now)
+        let receipt = ConfirmationReceipt.document(
+            plan: plan, declaration: ConfirmationWording.declaration(language), language: language,
+            confirmedAt: confirmedAt)
+        let consent = ConsentRecord(
+            submissionID: submissionID, confirmedAt: confirmedAt, language: language, receipt: receipt,
+            receiptSHA256: Crypto.sha256Hex(receipt))
         let claim = try await update(existing.id) { claim in
             if claim.isConfirmed && claim.submissionID == submissionID { return }
             guard claim.status == .draft, claim.submissionID == submissionID, claim.isSubmissionCurrent else {
                 throw APIError(409, "stale_submission", "Ответы изменились: отправьте заявку ещё раз")
             }
-            let now = Date()
             claim.wizardPlan = planJSON
+            claim.consent = consent
             claim.isConfirmed = true
             claim.status = .inWork
             claim.statusHistory.append(StatusChange(status: .inWork, at: now))

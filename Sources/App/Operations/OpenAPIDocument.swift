@@ -93,6 +93,16 @@ enum OpenAPIDocument {
                   "status_history": {
                     "type": "array",
                     "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string"}}}
+                  },
+                  "wizard_step": {"type": ["integer", "null"], "description": "The wizard page last opened (1-based; one past the last page: check answers)."},
+                  "receipt": {
+                    "type": ["object", "null"],
+                    "description": "The confirmation receipt (docs/api.md): SHA-256 of exactly what was shown and confirmed.",
+                    "properties": {
+                      "sha256": {"type": "string"}, "confirmed_at": {"type": "string", "format": "date-time"},
+                      "language": {"type": "string", "enum": ["ru", "en"]}, "submission_id": {"type": "string"},
+                      "document": {"type": "string", "description": "The exact text hashed (canonical JSON)."}
+                    }
                   }
                 }
               },
@@ -257,7 +267,11 @@ enum OpenAPIDocument {
             },
             "/api/v1/claim-types": {
               "get": {
-                "tags": ["claims"], "summary": "The catalog of claim types and their questions.",
+                "tags": ["claims"], "summary": "The catalog of claim types and their questions, in the negotiated language.",
+                "parameters": [
+                  {"name": "lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["ru", "en"]}},
+                  {"name": "Accept-Language", "in": "header", "required": false, "schema": {"type": "string"}}
+                ],
                 "responses": {
                   "200": {"description": "The catalog.", "content": {"application/json": {"schema": {"type": "object", "properties": {"claim_types": {"type": "array", "items": {"$ref": "#/components/schemas/ClaimType"}}}}}}},
                   "default": {"$ref": "#/components/responses/Error"}
@@ -372,6 +386,45 @@ enum OpenAPIDocument {
                   "200": {"$ref": "#/components/responses/Claim"},
                   "401": {"$ref": "#/components/responses/Error"},
                   "403": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/step": {
+              "put": {
+                "tags": ["claims"], "summary": "Remember the wizard page the person is on (resume on another device).", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["step"], "properties": {"step": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
+                "responses": {
+                  "204": {"description": "Stored."},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "422": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/api/v1/claims/{claim_id}/telegram-notice": {
+              "get": {
+                "tags": ["claims"], "summary": "Whether a Telegram message can be sent when the plan is ready, and whether it was asked for.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "responses": {
+                  "200": {"description": "The offer.", "content": {"application/json": {"schema": {"type": "object", "properties": {"available": {"type": "boolean"}, "requested": {"type": "boolean"}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "default": {"$ref": "#/components/responses/Error"}
+                }
+              },
+              "put": {
+                "tags": ["claims"], "summary": "Send me a Telegram message when the plan of this submission is ready.", "security": [{"session": []}],
+                "parameters": [{"$ref": "#/components/parameters/claimID"}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                "responses": {
+                  "200": {"description": "Asked for.", "content": {"application/json": {"schema": {"type": "object", "properties": {"requested": {"const": true}}}}}},
+                  "401": {"$ref": "#/components/responses/Error"},
                   "404": {"$ref": "#/components/responses/Error"},
                   "409": {"$ref": "#/components/responses/Error"},
                   "default": {"$ref": "#/components/responses/Error"}

@@ -31,13 +31,16 @@ struct ConfirmationPage: Sendable {
             throw APIError(409, "plan_not_ready", "План заявки ещё не готов")
         }
         let nonce = Crypto.randomToken(bytes: 18)
-        let html = Self.document(plan: plan, claim: claim, render: render, nonce: nonce, confirmed: claim.isConfirmed)
+        let language = ClaimRoutes.language(of: request)
+        let html = Self.document(
+            plan: plan, claim: claim, render: render, nonce: nonce, confirmed: claim.isConfirmed, language: language)
         var response = HTTPResponse.text(html, contentType: "text/html; charset=utf-8")
         response.headers.replace(
             "Content-Security-Policy",
             "default-src 'none'; style-src 'nonce-\(nonce)'; script-src 'nonce-\(nonce)'; img-src 'none'; "
                 + "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
         response.headers.replace("Cache-Control", "no-store")
+        response.headers.replace("Content-Language", language.rawValue)
         return response
     }
 
@@ -46,33 +49,58 @@ struct ConfirmationPage: Sendable {
             && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
-    static func document(plan: ClaimPlan, claim: Claim, render: String, nonce: String, confirmed: Bool) -> String {
+    /// The page's own texts (the plan's texts are the workflow's, in Russian).
+    struct Wording {
+        var answers, documents, required, optional, declarationHeading, confirm, cancel, confirmed: String
+
+        static func of(_ language: UILanguage) -> Wording {
+            switch language {
+            case .ru:
+                Wording(
+                    answers: "Ваши ответы", documents: "Документы, которые понадобятся", required: "обязательно",
+                    optional: "если есть", declarationHeading: "Заявление", confirm: "Подтвердить заявление",
+                    cancel: "Вернуться и изменить", confirmed: "Заявление подтверждено.")
+            case .en:
+                Wording(
+                    answers: "Your answers", documents: "Documents you will need", required: "required",
+                    optional: "if you have it", declarationHeading: "Declaration", confirm: "Confirm the claim",
+                    cancel: "Go back and change", confirmed: "The claim is confirmed.")
+            }
+        }
+    }
+
+    static func document(
+        plan: ClaimPlan, claim: Claim, render: String, nonce: String, confirmed: Bool, language: UILanguage = .ru
+    ) -> String {
+        let words = Wording.of(language)
+        // The plan's texts come from the workflow in Russian: marked so, for screen readers, on an English page.
+        let content = language == .ru ? "" : " lang=\"ru\""
         var rows = ""
         for field in plan.fields {
-            rows += "<div class=\"row\"><dt>\(escape(field.label))</dt><dd>\(escape(field.value))</dd></div>\n"
+            rows +=
+                "<div class=\"row\"\(content)><dt>\(escape(field.label))</dt><dd>\(escape(field.value))</dd></div>\n"
         }
         var documents = ""
         for document in plan.requiredDocuments {
-            let mark = document.required ? "обязательно" : "если есть"
-            documents += "<li>\(escape(document.title)) <span class=\"tag\">\(mark)</span>"
-            if let hint = document.hint { documents += "<br><span class=\"hint\">\(escape(hint))</span>" }
+            let mark = document.required ? words.required : words.optional
+            documents += "<li><span\(content)>\(escape(document.title))</span> <span class=\"tag\">\(mark)</span>"
+            if let hint = document.hint { documents += "<br><span class=\"hint\"\(content)>\(escape(hint))</span>" }
             documents += "</li>\n"
         }
         let actions =
             confirmed
-            ? "<p class=\"done\">Заявление подтверждено.</p>"
+            ? "<p class=\"done\">\(words.confirmed)</p>"
             : """
-            <h2>Заявление</h2>
-            <p class="declaration">Нажимая «Подтвердить заявление», я подтверждаю, что сведения верны и полны, \
-            и согласен на обработку моих персональных данных для рассмотрения заявления.</p>
+            <h2>\(words.declarationHeading)</h2>
+            <p class="declaration" id="declaration">\(escape(ConfirmationWording.declaration(language)))</p>
             <div class="actions">
-            <button type="button" id="confirm" class="primary">Подтвердить заявление</button>
-            <button type="button" id="cancel" class="secondary">Вернуться и изменить</button>
+            <button type="button" id="confirm" class="primary">\(words.confirm)</button>
+            <button type="button" id="cancel" class="secondary">\(words.cancel)</button>
             </div>
             """
         return """
             <!doctype html>
-            <html lang="ru">
+            <html lang="\(language.rawValue)">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -94,12 +122,12 @@ struct ConfirmationPage: Sendable {
             </head>
             <body>
             <main>
-            <h1>\(escape(plan.title))</h1>
-            <p class="summary">\(escape(plan.summary))</p>
-            <h2>Ваши ответы</h2>
+            <h1\(content)>\(escape(plan.title))</h1>
+            <p class="summary"\(content)>\(escape(plan.summary))</p>
+            <h2>\(words.answers)</h2>
             <dl>
             \(rows)</dl>
-            <h2>Документы, которые понадобятся</h2>
+            <h2>\(words.documents)</h2>
             <ul>
             \(documents)</ul>
             \(actions)

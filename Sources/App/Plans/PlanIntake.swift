@@ -13,6 +13,8 @@ struct PlanIntake: Sendable {
     let logger: Logger
     /// `clpr_plans_total{outcome}`: one count per message, by ``Outcome/label``.
     let outcomes: Counter
+    /// Telegram messages for people who chose not to wait (only with a bot configured).
+    var notice: PlanReadyNotice? = nil
 
     /// The most of an invalid payload kept as a dead letter.
     static let maxDeadLetterBytes = 64 * 1024
@@ -188,8 +190,11 @@ struct PlanIntake: Sendable {
     private func finish(_ record: PlanRecord, _ result: PlanStoreResult) async throws -> Outcome {
         let token = record.sessionToken
         switch result {
-        case .stored:
+        case .stored(let isCurrent):
             hub.deliver(token: token, submissionID: record.submissionID, outcome: record.outcome)
+            if isCurrent, case .ready = record.outcome, let notice {
+                await notice.planReady(sessionToken: token, submissionID: record.submissionID)
+            }
             return .stored
         case .duplicate:
             // Another instance (every instance receives every message) or an earlier delivery stored it first.

@@ -56,6 +56,14 @@ public struct Claim: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var expiresAt: Date?
+    /// `payload.wizard_step`: the wizard page the person was last on (1-based; one past the last page is the
+    /// check-answers page), so that coming back on another device lands on the same step.
+    public var wizardStep: Int? = nil
+    /// `payload.consent`: the confirmation receipt, once the person confirmed.
+    public var consent: ConsentRecord? = nil
+    /// `payload.telegram_notice`: the person chose not to wait for the plan of this submission and asked for a
+    /// Telegram message when it is ready. Cleared when the message is enqueued.
+    public var telegramNotice: TelegramNotice? = nil
 
     public init(
         id: String, sessionToken: String, unifiedID: String, userID: Int64, telegramID: Int64? = nil,

@@ -105,57 +105,67 @@ public struct ClaimPlan: Codable, Sendable, Equatable {
     }
 }
 
-/// Appends JSON to a string; the caller writes keys in sorted order.
+/// Appends JSON to a byte buffer; the caller writes keys in sorted order.
 struct JSONObjectWriter {
-    private(set) var text = "{"
+    private var bytes: [UInt8]
+    /// One flag per open object or array: whether the next value needs a comma before it.
     private var needsComma = [false]
 
+    init(capacity: Int = 2048) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { text += "," }
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
         needsComma[needsComma.count - 1] = true
     }
 
-    mutating func field(_ key: String, _ value: (inout JSONObjectWriter) -> Void) {
+    mutating func field(_ key: StaticString, _ value: (inout JSONObjectWriter) -> Void) {
         separate()
-        text += "\"\(key)\":"
+        // Keys are fixed ASCII identifiers: no escaping needed.
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         needsComma.append(false)
         value(&self)
         needsComma.removeLast()
     }
 
-    mutating func field(_ key: String, string value: String) { field(key) { $0.string(value) } }
+    mutating func field(_ key: StaticString, string value: String) { field(key) { $0.string(value) } }
 
     mutating func string(_ value: String) {
         separate()
-        text += JSONText.quote(value)
+        JSONText.appendQuoted(value, to: &bytes)
     }
 
     mutating func raw(_ literal: String) {
         separate()
-        text += literal
+        bytes += literal.utf8
     }
 
     mutating func object(_ body: (inout JSONObjectWriter) -> Void) {
         separate()
-        text += "{"
+        bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
         body(&self)
         needsComma.removeLast()
-        text += "}"
+        bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func array<Element>(_ elements: [Element], _ body: (inout JSONObjectWriter, Element) -> Void) {
         separate()
-        text += "["
+        bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
         for element in elements { body(&self, element) }
         needsComma.removeLast()
-        text += "]"
+        bytes.append(UInt8(ascii: "]"))
     }
 
     mutating func finish() -> String {
-        text += "}"
-        return text
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -47,6 +47,9 @@ public protocol IdentityStore: Sendable {
     func findOrCreateUser(channel: Channel, channelUserID: String, phone: String?) async throws -> User
     /// The user with this `unified_id` (`SELECT … FROM clpr_users WHERE unified_id = ?`), or nil.
     func user(unifiedID: String) async throws -> User?
+    /// The Telegram user id of the person's `telegram` account (in a private chat with the bot, the chat id), or
+    /// nil when the person never used Telegram.
+    func telegramID(unifiedID: String) async throws -> Int64?
 
     /// Finds or creates the user of the `telegram` account `profile.id` (race-free, as
     /// ``findOrCreateUser(channel:channelUserID:phone:)``) and upserts the person's `clpr_users_tg` row (names,

@@ -27,7 +27,11 @@ public struct ServerSentEvent: Sendable, Equatable {
         }
         out += prefix
         // Plans are single-line JSON: copy them whole; split only data that has line breaks.
-        if !data.utf8.contains(where: { $0 == Self.newline || $0 == Self.carriageReturn }) {
+        var data = data
+        let hasLineBreaks = data.withUTF8 { bytes in
+            bytes.contains(where: { $0 == Self.newline || $0 == Self.carriageReturn })
+        }
+        if !hasLineBreaks {
             out += data.utf8
         } else {
             for byte in data.utf8 where byte != Self.carriageReturn {

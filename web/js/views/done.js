@@ -1,7 +1,8 @@
-// Claim page: the «Заявка принята» panel right after confirmation, and the status page later.
+// Claim page: the «Заявка принята» panel right after confirmation, and the status page later: status history,
+// the confirmed claim with its receipt (what was shown and confirmed, the time, the SHA-256), the documents.
 
 import { api } from "../api.js";
-import { T, statusText } from "../texts.js";
+import { T, lang, statusText } from "../texts.js";
 import { h, button, heading, notice } from "../dom.js";
 import { claimNumber, formatDate, formatDateTime } from "../format.js";
 import { findType, loadClaimTypes, planDocuments, planMatches, planNextSteps } from "../claim-model.js";
@@ -40,6 +41,80 @@ function copyBlock(number, holder) {
   return h("div", { class: "copy" }, btn, live);
 }
 
+// The plan's texts come from the workflow in Russian: marked so on a page in another language.
+const planLang = () => (lang === "ru" ? undefined : "ru");
+
+// The receipt document (claim.receipt.document, canonical JSON), or null if absent or unreadable.
+function receiptContent(claim) {
+  const r = claim.receipt;
+  if (!r || typeof r.document !== "string") return null;
+  try {
+    const doc = JSON.parse(r.document);
+    return doc && typeof doc === "object" ? doc : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// «Что Вы подтвердили»: every part of the receipt document as shown, so that anyone can rebuild the document from
+// this page and check its SHA-256 (docs/api.md, "Confirmation receipt").
+function receiptSection(claim, doc) {
+  const r = claim.receipt;
+  const W = T.claimPage;
+  const fields = Array.isArray(doc.fields) ? doc.fields : [];
+  const docs = Array.isArray(doc.documents) ? doc.documents : [];
+  const download = h("a", { href: "#", class: "link", id: "receipt-download", download: `receipt-${claim.claim_id}.json` }, W.download);
+  download.addEventListener("click", () => {
+    // The exact bytes that were hashed.
+    download.href = URL.createObjectURL(new Blob([r.document], { type: "application/json" }));
+  });
+  // The time and the checksum in view; the confirmed text itself folded away (it was written for checking before
+  // confirming, and the page already says what happens next), one keypress to open.
+  return h("section", { class: "receipt", id: "receipt", "aria-labelledby": "receipt-heading" },
+    h("h2", { class: "heading-m", id: "receipt-heading" }, W.receiptHeading),
+    h("p", { class: "body" }, W.receiptIntro),
+    h("dl", { class: "summary-list summary-list--plain" },
+      summaryRow(W.confirmedAt, h("time", { id: "receipt-time", datetime: r.confirmed_at }, formatDateTime(r.confirmed_at))),
+      summaryRow(W.hashLabel, h("code", { id: "receipt-hash", class: "receipt__hash" }, r.sha256))),
+    h("details", { class: "receipt__details", id: "receipt-details" },
+      h("summary", { class: "receipt__summary link", id: "receipt-toggle" }, W.showContent),
+      h("h3", { class: "heading-s", id: "receipt-title", lang: planLang() }, String(doc.title || "")),
+      h("p", { class: "body pre-wrap", id: "receipt-summary", lang: planLang() }, String(doc.summary || "")),
+      h("h4", { class: "heading-s" }, W.answers),
+      h("dl", { class: "summary-list", id: "receipt-fields" }, fields.map((f) =>
+        h("div", { class: "summary-list__row receipt-field", lang: planLang() },
+          h("dt", { class: "summary-list__key receipt-field__label" }, String(f.label ?? "")),
+          h("dd", { class: "summary-list__value receipt-field__value pre-wrap" }, String(f.value ?? ""))))),
+      h("h4", { class: "heading-s" }, W.documents),
+      h("ul", { class: "list list--bullet", id: "receipt-documents" }, docs.map((d) =>
+        h("li", { class: "receipt-doc", dataset: { required: String(d.required === true) } },
+          h("span", { class: "receipt-doc__title", lang: planLang() }, String(d.title ?? "")), " ",
+          h("span", { class: "hint" }, `(${d.required ? W.required : W.optional})`),
+          typeof d.hint === "string" ? h("span", { class: "hint block receipt-doc__hint", lang: planLang() }, d.hint) : null))),
+      h("h4", { class: "heading-s" }, W.declaration),
+      h("p", { class: "body receipt__declaration", id: "receipt-declaration", lang: String(doc.language || r.language || "ru") },
+        String(doc.declaration || "")),
+      h("dl", { class: "summary-list summary-list--plain" },
+        summaryRow(W.claimIdLabel, h("span", { id: "receipt-claim-id", class: "receipt__hash" }, String(doc.claim_id || ""))),
+        summaryRow(W.submissionLabel, h("span", { id: "receipt-submission-id", class: "receipt__hash" }, String(doc.submission_id || ""))))),
+    h("p", { class: "hint" }, W.hashHint, " ", download));
+}
+
+// Uploaded documents, if the claim lists any (`documents`, or the stored `documents_meta`): name and date.
+function uploadedDocuments(claim) {
+  const list = Array.isArray(claim.documents) ? claim.documents : Array.isArray(claim.documents_meta) ? claim.documents_meta : [];
+  const items = list.filter((d) => d && typeof d === "object");
+  if (!items.length) return [];
+  return [
+    h("h2", { class: "heading-m", id: "uploaded-heading" }, T.claimPage.uploadedHeading),
+    h("ul", { class: "list list--bullet", id: "uploaded-documents" }, items.map((d) => {
+      const name = String(d.title || d.file_name || d.filename || d.name || d.code || d.document_code || "");
+      const at = d.uploaded_at || d.created_at;
+      return h("li", null, name, at ? h("span", { class: "hint" }, ` — ${T.claimPage.uploadedAt(formatDateTime(at))}`) : null);
+    })),
+  ];
+}
+
 function summaryRow(key, value) {
   return h("div", { class: "summary-list__row" },
     h("dt", { class: "summary-list__key" }, key),
@@ -51,7 +126,7 @@ export async function doneView(ctx) {
   const [claim, types] = await ctx.guard(Promise.all([api.claim(id), loadClaimTypes().catch(() => [])]));
   const type = findType(types, claim.type_code);
   const number = claimNumber(claim);
-  const typeTitle = claim.type_title || (type && type.title) || claim.type_code || "";
+  const typeTitle = (type && type.title) || claim.type_title || claim.type_code || "";
   const plan = claim.plan || null;
   const numberEl = h("strong", { class: "claim-number", id: "claim-number" }, number);
   const statusEl = h("strong", { class: `tag tag--${claim.status}`, id: "claim-status" }, statusText(claim.status));
@@ -104,6 +179,8 @@ export async function doneView(ctx) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.nextHeading), list);
   }
 
+  nodes.push(...uploadedDocuments(claim));
+
   const docs = planDocuments(plan, type);
   if (docs.length) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.docsHeading),
@@ -117,8 +194,12 @@ export async function doneView(ctx) {
   if (history.length) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.historyHeading),
       h("ul", { class: "list history", id: "status-history" }, history.map((x) =>
-        h("li", null, h("span", { class: "history__date" }, formatDateTime(x.at)), " — ", statusText(x.status)))));
+        h("li", { dataset: { status: String(x.status || "") } },
+          h("time", { class: "history__date", datetime: x.at }, formatDateTime(x.at)), " — ", statusText(x.status)))));
   }
+
+  const receipt = receiptContent(claim);
+  if (receipt) nodes.push(receiptSection(claim, receipt));
 
   nodes.push(h("p", { class: "body back-to-start" }, h("a", { href: "#/", class: "link", id: "to-start" }, T.backToStart)));
   ctx.render("done", title, nodes);

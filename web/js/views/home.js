@@ -13,6 +13,8 @@ function draftProgress(draft, types) {
   const type = types && findType(types, draft.type_code);
   if (type && Array.isArray(type.questions) && type.questions.length) {
     const pages = paginate(type.questions);
+    const step = Number(draft.wizard_step);
+    if (Number.isInteger(step) && step >= 1 && step <= pages.length) return T.home.draftStep(step, pages.length);
     const idx = firstIncompletePage(pages, draft.answers || {});
     return idx === -1 ? T.home.draftReady : T.home.draftStep(idx + 1, pages.length);
   }
@@ -21,7 +23,7 @@ function draftProgress(draft, types) {
 
 function typeTitle(claim, types) {
   const type = types && findType(types, claim.type_code);
-  return claim.type_title || (type && type.title) || claim.type_code || "";
+  return (type && type.title) || claim.type_title || claim.type_code || "";
 }
 
 // What tells two drafts of one type apart: when it was started, and the policy number / event date if answered.
@@ -59,7 +61,8 @@ function claimItem(claim, types) {
   const number = claimNumber(claim);
   return h("li", { class: "task-list__item claim-item", dataset: { claimId: claim.claim_id } },
     h("h3", { class: "heading-s task-list__title" },
-      h("a", { href: `#/claims/${encodeURIComponent(claim.claim_id)}`, class: "link" }, T.home.claimNumber(number))),
+      h("a", { href: `#/claims/${encodeURIComponent(claim.claim_id)}`, class: "link", id: `open-claim-${claim.claim_id}` },
+        T.home.claimNumber(number))),
     h("p", { class: "task-list__meta" }, typeTitle(claim, types)),
     h("p", { class: "task-list__meta" },
       h("strong", { class: `tag tag--${claim.status}` }, statusText(claim.status)),

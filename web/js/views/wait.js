@@ -7,7 +7,8 @@ import { h, button, heading, setTitle } from "../dom.js";
 import { openClaimFresh, planMatches, submissionOutdated } from "../claim-model.js";
 import { claimPath } from "./wizard.js";
 
-const SLOW_AFTER_S = 20;
+// After this long the page says so and offers to come back later (the plan is kept; the draft opens it).
+const SLOW_AFTER_S = 10;
 
 // The submission no longer matches the answers (edited since, maybe in another tab): explain, go to the check page.
 export function toCheckStale(ctx, s) {
@@ -64,6 +65,34 @@ export async function waitView(ctx) {
   const leaveHint = () => h("p", { class: "body" },
     T.wait.leave, " ", h("a", { href: "#/", class: "link", id: "later" }, T.backToStart));
 
+  // Slow: offer a Telegram message instead of waiting, when the person has Telegram and the bot is configured.
+  const telegramSlot = h("div", { class: "telegram-offer", id: "telegram-offer" });
+  const offerTelegram = async () => {
+    const submissionId = s.claim.submission_id;
+    let offer;
+    try {
+      offer = await api.telegramNotice(id);
+    } catch (e) {
+      return; // no offer: waiting still works
+    }
+    if (done || !offer || !offer.available) return;
+    const asked = () => telegramSlot.replaceChildren(h("p", { class: "body", id: "telegram-asked" }, T.wait.telegramAsked));
+    if (offer.requested) return asked();
+    const ask = button(T.wait.telegramAsk, { id: "notify-telegram", variant: "secondary" });
+    ask.addEventListener("click", async () => {
+      ask.disabled = true;
+      try {
+        await api.askTelegramNotice(id, submissionId);
+        if (!done) asked();
+      } catch (e) {
+        if (done) return;
+        ask.disabled = false;
+        setStatus(e.message);
+      }
+    });
+    telegramSlot.replaceChildren(h("p", { class: "body" }, T.wait.telegramOffer), ask);
+  };
+
   const startTimer = () => {
     started = Date.now();
     slowShown = false;
@@ -75,6 +104,7 @@ export async function waitView(ctx) {
       if (sec >= SLOW_AFTER_S && !slowShown) {
         slowShown = true;
         setStatus(T.wait.slow);
+        offerTelegram();
       }
     }, 1000);
   };
@@ -88,6 +118,7 @@ export async function waitView(ctx) {
     setTitle(title);
     waitingBox.hidden = true;
     intro.hidden = true;
+    telegramSlot.replaceChildren();
     setStatus(kind === "timeout" ? T.wait.timeout : kind === "lost" ? T.wait.lost : T.wait.error);
     const retry = button(T.wait.retry, { id: "retry", onclick: () => retrySubmit(retry) });
     const secondary = kind === "timeout"
@@ -205,7 +236,7 @@ export async function waitView(ctx) {
   };
 
   actions.append(leaveHint());
-  ctx.render("wait", T.wait.heading, [h1, intro, status, waitingBox, actions]);
+  ctx.render("wait", T.wait.heading, [h1, intro, status, waitingBox, telegramSlot, actions]);
   startTimer();
   subscribe(streamUrl);
 }

@@ -5,9 +5,10 @@ import { T } from "../texts.js";
 import { h, backLink, caption, heading, notice, setErrorTitle, showErrorSummary, errorSummary, visuallyHidden } from "../dom.js";
 import { radiosField, selectField, textField } from "../fields.js";
 import {
-  answerForDisplay, answerForInput, firstIncompletePage, normalizeAnswer, openClaim, questionOptions, todayISO,
+  answerForDisplay, answerForInput, firstIncompletePage, normalizeAnswer, openClaim, planMatches, questionOptions,
+  todayISO,
 } from "../claim-model.js";
-import { parseDayAnswer } from "../format.js";
+import { formatTime, parseDayAnswer } from "../format.js";
 
 function sameValue(a, b) {
   return String(a ?? "") === String(b ?? "");
@@ -35,7 +36,7 @@ function saveStatus(ctx, s, onChanged = null) {
   const el = h("p", { id: "save-status", class: "save-status", role: "status", "aria-live": "polite" });
   const texts = { saving: T.wizard.saving, saved: T.wizard.saved, failed: T.wizard.saveFailed, rejected: T.wizard.saveRejected };
   const show = (st) => {
-    el.textContent = texts[st] || "";
+    el.textContent = st === "saved" && s.saver.savedAt ? T.wizard.savedAt(formatTime(s.saver.savedAt)) : texts[st] || "";
     el.dataset.state = st;
   };
   show(s.saver.status);
@@ -56,6 +57,14 @@ function saveStatus(ctx, s, onChanged = null) {
   });
   ctx.onCleanup(off);
   return el;
+}
+
+// Remembers on the server which page the person is on, so that another device resumes there. Best effort: a
+// failure only means resuming falls back to the first unanswered page.
+function rememberStep(s, step) {
+  if (s.claim.wizard_step === step) return;
+  s.claim.wizard_step = step;
+  api.saveStep(s.id, step).catch(() => { s.claim.wizard_step = null; });
 }
 
 function takeNotice(s) {
@@ -208,6 +217,8 @@ export async function wizardView(ctx) {
     form,
   ], { focus: ctx.query.q ? fields[questions.findIndex((q) => q.id === ctx.query.q)]?.focusId : null });
 
+  rememberStep(s, n);
+
   // Errors remembered from the check page or the server's 422 for questions on this page.
   const pending = questions.filter((q) => s.fieldErrors[q.id]).map((q) => ({ q, message: s.fieldErrors[q.id] }));
   if (pending.length) showProblems(pending);
@@ -303,12 +314,20 @@ export async function checkView(ctx) {
     form,
   ], { focus: summary });
   if (summary) setErrorTitle(true);
+  rememberStep(s, total + 1);
 }
 
-// Resume a draft: the first page with an unanswered required question, or the check page.
+// Resume a draft where the person left it (the step stored on the server, whichever device it was), else on the
+// first page with an unanswered required question, or the check page.
 export async function resumeView(ctx) {
   const s = await ctx.guard(openClaim(ctx.params.id));
   if (s.claim.status !== "draft") return ctx.go(claimPath(s.id), { replace: true });
+  // Sent and prepared meanwhile (the person did not wait): straight to checking and confirming it.
+  if (planMatches(s.claim) && !s.claim.is_confirmed) return ctx.go(claimPath(s.id, "/confirm"), { replace: true });
+  const stored = Number(s.claim.wizard_step);
+  if (Number.isInteger(stored) && stored >= 1 && stored <= s.pages.length + 1) {
+    return ctx.go(claimPath(s.id, stored > s.pages.length ? "/check" : `/step/${stored}`), { replace: true });
+  }
   const idx = firstIncompletePage(s.pages, s.answers);
   ctx.go(claimPath(s.id, idx === -1 ? "/check" : `/step/${idx + 1}`), { replace: true });
 }
