@@ -209,6 +209,12 @@ def test_no_secret_reaches_the_log(stack):
     render = "0123456789abcdef0123456789abcdef"
     assert call("GET", f"/api/v1/claims/{claim_id}/confirmation?render={render}", headers=auth,
                 route="/api/v1/claims/{claim_id}/confirmation")[0] == 200
+    assert call("PUT", f"/api/v1/claims/{claim_id}/step", {"step": 2}, headers=auth,
+                route="/api/v1/claims/{claim_id}/step")[0] in (204, 409)
+    assert call("GET", f"/api/v1/claims/{claim_id}/telegram-notice", headers=auth,
+                route="/api/v1/claims/{claim_id}/telegram-notice")[0] == 200
+    assert call("PUT", f"/api/v1/claims/{claim_id}/telegram-notice", {"submission_id": submission_id}, headers=auth,
+                route="/api/v1/claims/{claim_id}/telegram-notice")[0] in (200, 404, 409)
     assert call("POST", f"/api/v1/claims/{claim_id}/cancel", {"submission_id": submission_id}, headers=auth,
                 route="/api/v1/claims/{claim_id}/cancel")[0] in (200, 409)
     call("POST", "/api/v1/claims/wizard", {"claim_id": claim_id, "answers": TRAVEL}, headers=auth)

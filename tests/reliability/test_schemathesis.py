@@ -40,6 +40,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-path = ["/api/v1/claims", "/api/v1/claims/wizard", "/api/v1/claims/{claim_id}/draft"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# The stateful phase infers a link from POST /api/v1/claims to the wizard's `claim_id`, then also sends the wizard
+# generated claim ids and reports the 404 as "created resource not found" (seen with 300 examples: the request it
+# showed carried a random claim_id, not the created one). The link from the wizard's own answer is checked elsewhere.
+[[operations]]
+include-path = "/api/v1/claims/wizard"
+checks.ensure_resource_availability.enabled = false
 """
 LOGOUTS = r"^/api/v1/auth/logout(-all)?$"
 
@@ -52,7 +59,11 @@ def server():
         "CLPR_N8N_WEBHOOK_URL": "http://127.0.0.1:9/unused",
         "CLPR_N8N_SECRET": "reliability-n8n-secret-0123456789",
         "CLPR_OTP_LIMIT_PER_ADDRESS": "100000",
-        "CLPR_PLAN_TIMEOUT_S": "2",  # a stream of a submission nobody plans for ends soon (claim_plan_timeout)
+        "CLPR_PLAN_TIMEOUT_S": "2",
+        # Generated headers (cookies, Accept-Language) reach tens of KB; with the default 8 KiB pool libmicrohttpd
+        # answers those heads itself with 431 and an HTML body (a documented limit, measured by
+        # test_malformed_http), which is not what this run checks.
+        "CLPR_HTTP_CONNECTION_MEMORY": "1048576",  # a stream of a submission nobody plans for ends soon (claim_plan_timeout)
     }, database_url=os.environ.get("CLPR_TEST_DATABASE_URL"))
     try:
         sessions = clpr.seed_sessions(2)

@@ -82,7 +82,7 @@ enum OpenAPIDocument {
                   "status": {"type": "string"},
                   "is_confirmed": {"type": "boolean"},
                   "answers": {"$ref": "#/components/schemas/Answers"},
-                  "revision": {"type": "integer"},
+                  "revision": {"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807},
                   "submitted_revision": {"type": ["integer", "null"]},
                   "plan_is_current": {"type": "boolean"},
                   "session_token": {"type": ["string", "null"]},
@@ -281,7 +281,7 @@ enum OpenAPIDocument {
               "get": {
                 "tags": ["claims"], "summary": "The catalog of claim types and their questions, in the negotiated language.",
                 "parameters": [
-                  {"name": "lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["ru", "en"]}},
+                  {"name": "lang", "in": "query", "required": false, "schema": {"type": "string"}, "description": "`ru` or `en`; anything else falls back to `Accept-Language`, then Russian."},
                   {"name": "Accept-Language", "in": "header", "required": false, "schema": {"type": "string"}}
                 ],
                 "responses": {
@@ -328,7 +328,7 @@ enum OpenAPIDocument {
                 "tags": ["claims"], "summary": "Save and submit the wizard: the planner is asked for the claim plan.", "security": [{"session": []}],
                 "requestBody": {
                   "required": true,
-                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "anyOf": [{"required": ["claim_id"]}, {"required": ["type_code"]}], "description": "The draft to submit (`claim_id`), or a new claim of `type_code`; one of the two is required.", "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
+                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "anyOf": [{"required": ["claim_id"]}, {"required": ["type_code"]}], "description": "The draft to submit (`claim_id`), or a new claim of `type_code`; one of the two is required.", "properties": {"claim_id": {"type": "string"}, "type_code": {"type": "string"}, "answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}}}}
                 },
                 "responses": {
                   "202": {"description": "Submitted; follow `stream_url`.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
@@ -360,7 +360,7 @@ enum OpenAPIDocument {
                 "parameters": [{"$ref": "#/components/parameters/claimID"}],
                 "requestBody": {
                   "required": true,
-                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers", "revision"], "properties": {"answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer"}}}}}
+                  "content": {"application/json": {"schema": {"type": "object", "required": ["answers", "revision"], "properties": {"answers": {"$ref": "#/components/schemas/Answers"}, "revision": {"type": "integer", "format": "int64", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}}}}
                 },
                 "responses": {
                   "200": {"$ref": "#/components/responses/Claim"},
