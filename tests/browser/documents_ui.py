@@ -38,9 +38,13 @@ def wait_files(driver, slot, count, timeout=20):
 
 
 def send_documents(driver, step):
-    """On the documents step: one small PDF into every slot, then «Отправить документы»; ends on the claim page."""
+    """On the documents step: one small PDF into every empty slot, then «Отправить документы»; ends on the claim
+    page. Slots that already hold files are left as they are (a file added there would make two, and waiting for
+    one would pass or fail depending on whether the upload had finished yet)."""
     step(driver, "documents")
     for index, slot in enumerate(slot_codes(driver)):
+        if driver.find_elements("css selector", f"#files-{slot} .doc-file"):
+            continue
         attach_files(driver, f"file-{slot}", [(f"{slot}.pdf", PDF_HEAD + str(index).encode(), "application/pdf", 0)])
         wait_files(driver, slot, 1)
     WebDriverWait(driver, 10).until(lambda d: d.find_element("id", "send-documents").is_enabled())
