@@ -1,5 +1,6 @@
 """The person's experience in a real browser (Chromium) against a real clpr: the whole flow by keyboard alone in
-Russian and in English, axe-core on every step (zero serious or critical violations, the confirmation iframe
+Russian and in English (the documents step included: the file inputs take a path as the file dialog would, every
+other action is a key), axe-core on every step (zero serious or critical violations, the confirmation iframe
 included), no horizontal overflow at 360 px on every step, the wizard step resumed on another device, and the
 confirmation receipt's SHA-256 recomputed from what the claim page shows.
 
@@ -22,6 +23,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from documents_api import JPEG, PDF, PNG
+from documents_ui import slot_codes, wait_files
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = Axe()
@@ -40,6 +44,18 @@ TEXTS = {
         "saved": "Сохранено",
         "status": "В работе",
         "heading": "Войдите по номеру телефона",
+        "documents_heading": "Загрузите документы",
+        "refused": "Подходят PDF",
+        "uploaded": "загружен",
+        "deleted": "удалён",
+        # The file chosen for each slot of the property plan, as a Russian-speaking person names them.
+        "files": {
+            "passport": ("паспорт стр. 2.pdf", PDF),
+            "ownership": ("выписка ЕГРН.pdf", PDF),
+            "damage_photos": ("кухня.jpg", JPEG),
+            "incident_act": ("акт УК.png", PNG),
+        },
+        "not_a_document": "заметки.pdf",
     },
     "en": {
         "accept_language": "en-GB",
@@ -53,6 +69,17 @@ TEXTS = {
         "saved": "Saved",
         "status": "In progress",
         "heading": "Sign in with your phone number",
+        "documents_heading": "Upload your documents",
+        "refused": "PDF, JPEG, PNG, HEIC or WebP files are accepted",
+        "uploaded": "uploaded",
+        "deleted": "deleted",
+        "files": {
+            "passport": ("passport page 2.pdf", PDF),
+            "ownership": ("title deed.pdf", PDF),
+            "damage_photos": ("kitchen.jpg", JPEG),
+            "incident_act": ("management company report.png", PNG),
+        },
+        "not_a_document": "notes.pdf",
     },
 }
 
@@ -114,6 +141,51 @@ def tab_to(driver, element_id, limit=60):
             return
         press(driver, Keys.TAB)
     raise AssertionError(f"#{element_id} is not reachable with Tab (focus is on #{active_id(driver)})")
+
+
+def tab_to_match(driver, selector, backwards=False, limit=60):
+    """Presses Tab (Shift+Tab with `backwards`) until the focused element matches the CSS `selector`."""
+    for _ in range(limit):
+        if driver.execute_script("return document.activeElement.matches(arguments[0])", selector):
+            return
+        if backwards:
+            ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        else:
+            press(driver, Keys.TAB)
+    raise AssertionError(f"{selector} is not reachable with Tab (focus is on #{active_id(driver)})")
+
+
+def choose_file(driver, input_id, path):
+    """The file input that has the keyboard focus takes the file as the file dialog would hand it over."""
+    assert active_id(driver) == input_id, f"focus is on #{active_id(driver)}, not on #{input_id}"
+    driver.switch_to.active_element.send_keys(str(path))
+
+
+def russian_outside_the_plan(driver):
+    """Cyrillic text on the page (text, accessible names, the title) outside what is marked lang="ru": the plan's
+    own texts and the language switch are; everything else must come from the page language's catalog."""
+    return driver.execute_script(
+        """
+        const cyrillic = /[\u0400-\u04ff]/;
+        const marked = (el) => { const l = el && el.closest('[lang]'); return l && l.lang.startsWith('ru'); };
+        const found = [];
+        if (cyrillic.test(document.title)) found.push('title: ' + document.title);
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const el = n.parentElement;
+          if (!el || el.closest('script, style') || marked(el)) continue;
+          if (cyrillic.test(n.textContent)) found.push(n.textContent.trim());
+        }
+        for (const el of document.body.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
+          if (marked(el)) continue;
+          for (const a of ['aria-label', 'title', 'placeholder', 'alt']) {
+            const v = el.getAttribute(a);
+            if (v && cyrillic.test(v)) found.push(`${a}: ${v}`);
+          }
+        }
+        return found;
+        """
+    )
 
 
 def tab_into_frame_to(driver, frame_id, element_id, limit=60):
@@ -278,7 +350,7 @@ def frame_content(driver):
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_whole_flow_by_keyboard_alone_accessible_at_360_with_a_verifiable_receipt(
-    language, server_factory, browsers
+    language, server_factory, browsers, tmp_path
 ):
     t = TEXTS[language]
     shots = SCREENSHOTS if (os.environ.get("CLPR_SCREENSHOTS") == "1" and language == "ru") else None
@@ -399,7 +471,70 @@ def test_whole_flow_by_keyboard_alone_accessible_at_360_with_a_verifiable_receip
     tab_into_frame_to(driver, "confirmation-frame", "confirm")
     press(driver, Keys.ENTER)
 
-    # Done: the claim page with the panel, the status history and the receipt.
+    # Documents: the plan lists four (the incident act is required: the authorities were told). Focus is on the
+    # step's heading; «send» waits until every required slot holds a file.
+    wait_step(driver, "documents")
+    assert driver.find_element("tag name", "h1").text == t["documents_heading"]
+    assert driver.execute_script("return document.activeElement === document.querySelector('#main h1')")
+    slots = slot_codes(driver)
+    assert slots == ["passport", "ownership", "damage_photos", "incident_act"]
+    assert not driver.find_element("id", "send-documents").is_enabled()
+    assert driver.find_element("id", "documents-live").get_attribute("aria-live") == "polite"
+    assert driver.find_element("id", "documents-alert").get_attribute("role") == "alert"
+    check_step(driver, "documents-empty")
+    if language == "en":
+        assert russian_outside_the_plan(driver) == []
+    files = {}
+    for slot, (name, head) in t["files"].items():
+        files[slot] = tmp_path / name
+        files[slot].write_bytes(head + f"% {slot}\n".encode())
+    not_a_document = tmp_path / t["not_a_document"]
+    not_a_document.write_bytes(b"just some notes, not a scan\n")
+
+    # A file that is no document: refused, the reason announced at once and shown in the slot; «dismiss» by
+    # keyboard takes focus back to the slot's «choose files».
+    tab_to(driver, "file-passport")
+    # The input itself is visually hidden: the label that looks like its button shows the focus.
+    assert driver.execute_script(
+        "return getComputedStyle(document.querySelector('label[for=file-passport]')).backgroundColor"
+    ) == "rgb(255, 221, 0)"
+    choose_file(driver, "file-passport", not_a_document)
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements("css selector", "#uploads-passport .upload--failed"))
+    assert t["refused"] in driver.find_element("id", "uploads-passport").text
+    assert t["refused"] in driver.find_element("id", "documents-alert").get_attribute("textContent")
+    check_step(driver, "documents-error")
+    if language == "en":
+        assert russian_outside_the_plan(driver) == []
+    tab_to_match(driver, "#uploads-passport .upload__dismiss", backwards=True)
+    press(driver, Keys.ENTER)
+    WebDriverWait(driver, 5).until(lambda d: not d.find_elements("css selector", "#uploads-passport .upload"))
+    assert active_id(driver) == "file-passport"
+
+    # Every slot in turn, forwards with Tab: each upload announced politely when stored.
+    for slot in slots:
+        tab_to(driver, f"file-{slot}")
+        choose_file(driver, f"file-{slot}", files[slot])
+        wait_files(driver, slot, 1)
+        assert files[slot].name in driver.find_element("id", f"files-{slot}").text
+        live = driver.find_element("id", "documents-live").get_attribute("textContent")
+        assert files[slot].name in live and t["uploaded"] in live
+        if slot == "damage_photos":
+            # The wrong photo: delete it (Shift+Tab back to «delete»), focus comes back to the slot; again.
+            tab_to_match(driver, "#files-damage_photos .doc-file__remove", backwards=True)
+            press(driver, Keys.ENTER)
+            wait_files(driver, slot, 0)
+            assert t["deleted"] in driver.find_element("id", "documents-live").get_attribute("textContent")
+            assert active_id(driver) == "file-damage_photos"
+            choose_file(driver, "file-damage_photos", files[slot])
+            wait_files(driver, slot, 1)
+    WebDriverWait(driver, 10).until(lambda d: d.find_element("id", "send-documents").is_enabled())
+    check_step(driver, "documents", shots)
+    if language == "en":
+        assert russian_outside_the_plan(driver) == []
+    tab_to(driver, "send-documents")
+    press(driver, Keys.ENTER)
+
+    # Done: the claim page with the panel, the status history, the documents and the receipt.
     wait_step(driver, "done")
     assert t["status"] in driver.find_element("id", "claim-status").text
     check_step(driver, "done", shots)
@@ -407,7 +542,10 @@ def test_whole_flow_by_keyboard_alone_accessible_at_360_with_a_verifiable_receip
     stored = fetch_json(driver, f"/api/v1/claims/{claim_id}")
     history = driver.execute_script(
         "return [...document.querySelectorAll('#status-history li')].map((li) => li.dataset.status)")
-    assert history == ["draft", "in_work"]
+    assert history == ["draft", "awaiting_documents", "in_work"]
+    uploaded = driver.execute_script(
+        "return [...document.querySelectorAll('#uploaded-documents .uploaded-file__name')].map((a) => a.textContent)")
+    assert uploaded == [files[slot].name for slot in slots]
 
     # The receipt: rebuilt from the page, hashed by the test, equal to what the server stored with the consent;
     # and it is what the iframe showed (title, summary, every answer, the declaration, in the page's language).

@@ -93,7 +93,7 @@ class Client:
         self.count += 1
         data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else b"")
         head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", f"Content-Length: {len(data)}"]
-        if data:
+        if data and not any(k.lower() == "content-type" for k in (headers or {})):
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
@@ -183,6 +183,8 @@ def test_no_secret_reaches_the_log(stack):
     status, _, body = call("PUT", f"/api/v1/claims/{claim_id}/draft", {"answers": TRAVEL, "revision": claim["revision"]},
                            headers=auth, route="/api/v1/claims/{claim_id}/draft")
     assert status == 200, body
+    assert call("PUT", f"/api/v1/claims/{claim_id}/step", {"step": 2}, headers=auth,
+                route="/api/v1/claims/{claim_id}/step")[0] == 204
     status, _, body = call("POST", "/api/v1/claims/wizard", {"claim_id": claim_id, "answers": TRAVEL},
                            headers=auth, route="/api/v1/claims/wizard")
     assert status == 202, body
@@ -194,7 +196,8 @@ def test_no_secret_reaches_the_log(stack):
     plan = {"version": 1, "session_token": token, "claim_id": claim_id, "submission_id": submission_id,
             "type_code": "travel", "title": "Заявление", "summary": "Проверьте " + ANSWER_MARKER,
             "fields": [{"key": "description", "label": "Описание", "value": ANSWER_MARKER}],
-            "required_documents": [], "next_steps": ["Подтвердите."], "generated_at": "2026-12-03T14:11:21Z",
+            "required_documents": [{"code": "passport", "title": "Паспорт", "required": True}],
+            "next_steps": ["Подтвердите."], "generated_at": "2026-12-03T14:11:21Z",
             "source": "n8n"}
     raw_plan = json.dumps({"event": "claim_plan_ready", "data": plan}).encode()
     assert call("POST", f"/api/v1/claim-plan/{token}", raw_body=raw_plan, headers=signature(raw_plan),
@@ -221,6 +224,22 @@ def test_no_secret_reaches_the_log(stack):
     claim_now = json.loads(call("GET", f"/api/v1/claims/{claim_id}", headers=auth)[2])
     assert call("POST", f"/api/v1/claims/{claim_id}/confirm", {"submission_id": claim_now.get("submission_id") or ""},
                 headers=auth, route="/api/v1/claims/{claim_id}/confirm")[0] in (200, 409)
+    # Documents (the plan lists one): a file whose name holds an answer, its download, delete, again, and send.
+    documents = f"/api/v1/claims/{claim_id}/documents"
+    assert call("GET", documents, headers=auth, route="/api/v1/claims/{claim_id}/documents")[0] == 200
+    boundary = "clprLogMaskingBoundary"
+    upload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"field_name\"\r\n\r\npassport\r\n"
+              f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{ANSWER_MARKER}.pdf\"\r\n"
+              "Content-Type: application/pdf\r\n\r\n").encode() + b"%PDF-1.4\n%%EOF\n" + f"\r\n--{boundary}--\r\n".encode()
+    multipart = {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, _, body = call("POST", documents, headers=multipart, raw_body=upload, route="/api/v1/claims/{claim_id}/documents")
+    assert status == 201, body
+    document_path = json.loads(body)["download_url"]
+    assert call("GET", document_path, headers=auth, route="/api/v1/claims/{claim_id}/documents/{document_id}")[0] == 200
+    assert call("DELETE", document_path, headers=auth, route="/api/v1/claims/{claim_id}/documents/{document_id}")[0] == 204
+    assert call("POST", documents, headers=multipart, raw_body=upload)[0] == 201
+    status, _, body = call("POST", f"{documents}/submit", headers=auth, route="/api/v1/claims/{claim_id}/documents/submit")
+    assert status == 200, body
     assert call("GET", "/api/v1/claims/drafts", headers=auth, route="/api/v1/claims/drafts")[0] == 200
     assert call("GET", "/api/v1/claims", headers=auth, route="/api/v1/claims")[0] == 200
 

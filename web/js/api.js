@@ -94,6 +94,7 @@ export const api = {
   claims: () => request("GET", "/api/v1/claims"),
   createClaim: (typeCode) => request("POST", "/api/v1/claims", { type_code: typeCode }),
   claim: (id) => request("GET", `/api/v1/claims/${enc(id)}`),
+  documents: (id) => request("GET", `/api/v1/claims/${enc(id)}/documents`),
   saveDraft: (id, answers, revision) => request("PUT", `/api/v1/claims/${enc(id)}/draft`, { answers, revision }),
   submitWizard: (id, answers, revision) => request("POST", "/api/v1/claims/wizard", { claim_id: id, answers, revision }),
   telegramNotice: (id) => request("GET", `/api/v1/claims/${enc(id)}/telegram-notice`),

@@ -281,7 +281,7 @@ enum OpenAPIDocument {
               "get": {
                 "tags": ["claims"], "summary": "The catalog of claim types and their questions, in the negotiated language.",
                 "parameters": [
-                  {"name": "lang", "in": "query", "required": false, "schema": {"type": "string"}, "description": "`ru` or `en`; anything else falls back to `Accept-Language`, then Russian."},
+                  {"name": "lang", "in": "query", "required": false, "description": "ru or en (a language tag such as en-GB counts as en); any other value is ignored: Accept-Language, else Russian, decides", "schema": {"type": "string"}},
                   {"name": "Accept-Language", "in": "header", "required": false, "schema": {"type": "string"}}
                 ],
                 "responses": {

@@ -293,6 +293,18 @@ const en = {
     validation_failed: "Check the answers",
     unknown_claim_type: "Choose a type of claim from the list",
     service_unavailable: "The service is temporarily unavailable, try again in a few seconds",
+    // The documents step (the server words these in Russian).
+    unsupported_media_type: "The file was not sent as a form upload. Reload the page and try again.",
+    too_many_files: "Send one file at a time",
+    incomplete_body: "The file did not arrive in full, try again",
+    unknown_document: "The claim does not ask for this document",
+    missing_file: "Choose a file",
+    unsupported_document_type: "PDF, JPEG, PNG, HEIC or WebP files are accepted",
+    document_type_mismatch: "The content of the file does not match its type or extension",
+    too_many_documents: "The claim already holds as many files as it can: delete the ones you do not need",
+    documents_closed: "Documents can no longer be changed for this claim",
+    document_not_found: "Document not found",
+    documents_missing: "Upload every required document",
   },
 
   notFound: {

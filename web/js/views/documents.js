@@ -4,7 +4,7 @@
 // server at once, so coming back (another tab, another device) shows the same step with what is already there.
 
 import { request, ApiError } from "../api.js";
-import { T } from "../texts.js";
+import { T, lang } from "../texts.js";
 import { h, clear, heading, caption, button, linkButton, notice, showErrorSummary } from "../dom.js";
 import { claimNumber } from "../format.js";
 import { justConfirmed } from "../session.js";
@@ -12,6 +12,21 @@ import { claimPath } from "./wizard.js";
 
 const enc = encodeURIComponent;
 const ACCEPT = "application/pdf,image/jpeg,image/png,image/heic,image/heif,image/webp,.pdf,.jpg,.jpeg,.png,.heic,.heif,.webp";
+
+// The slots' titles and hints are the plan's own texts, written in Russian: marked so on a page in another language.
+const planLang = () => (lang === "ru" ? undefined : "ru");
+
+// A refusal in the page's language: the catalog words the codes it knows (the server's messages are Russian).
+export function uploadErrorMessage(code, err, status) {
+  if (code === "document_too_large") {
+    const max = Number(err && err.max_bytes);
+    return Number.isFinite(max) && max > 0 ? T.documents.tooLargeLocal(formatSize(max)) : T.documents.tooLarge;
+  }
+  const own = T.apiErrors && T.apiErrors[code];
+  if (own) return own;
+  if (err && typeof err.message === "string" && err.message) return err.message;
+  return status === 413 ? T.documents.tooLarge : T.errors.generic;
+}
 
 const documentsApi = {
   list: (id) => request("GET", `/api/v1/claims/${enc(id)}/documents`),
@@ -26,6 +41,7 @@ function uploadFile(claimId, slot, file, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/v1/claims/${enc(claimId)}/documents`);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", lang);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
     xhr.onerror = () => reject(new ApiError({ status: 0, code: "network_error", message: T.errors.network }));
     xhr.onabort = xhr.onerror;
@@ -34,10 +50,11 @@ function uploadFile(claimId, slot, file, onProgress) {
       try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
       if (xhr.status >= 200 && xhr.status < 300 && data) return resolve(data);
       const err = data && data.error ? data.error : {};
+      const code = err.code || (xhr.status === 413 ? "document_too_large" : "http_error");
       reject(new ApiError({
         status: xhr.status,
-        code: err.code || "http_error",
-        message: err.message || (xhr.status === 413 ? T.documents.tooLarge : T.errors.generic),
+        code,
+        message: uploadErrorMessage(code, err, xhr.status),
         field: err.field || null,
         details: err,
       }));
@@ -49,7 +66,7 @@ function uploadFile(claimId, slot, file, onProgress) {
   });
 }
 
-function formatSize(bytes) {
+export function formatSize(bytes) {
   const units = T.documents.units;
   if (bytes >= 1024 * 1024) return units.mb((bytes / (1024 * 1024)).toFixed(1).replace(".", units.decimal));
   if (bytes >= 1024) return units.kb(Math.max(1, Math.round(bytes / 1024)));
@@ -62,8 +79,10 @@ export async function documentsView(ctx) {
   if (!data.accepts_uploads) return ctx.go(claimPath(id), { replace: true });
 
   const errors = h("div", { class: "error-slot" });
+  // Announcements: uploads starting, done and deleted politely; refusals and failures at once.
   const live = h("p", { class: "visually-hidden", id: "documents-live", role: "status", "aria-live": "polite" });
-  const slots = new Map(); // code -> {files: <ul>, uploads: <ul>, tag}
+  const alert = h("p", { class: "visually-hidden", id: "documents-alert", role: "alert", "aria-live": "assertive" });
+  const slots = new Map(); // code -> {files: <ul>, uploads: <ul>, tag, input}
   let active = 0; // uploads in flight
   let sequence = 0;
 
@@ -91,17 +110,22 @@ export async function documentsView(ctx) {
             await documentsApi.remove(id, doc.id);
             live.textContent = T.documents.removed(doc.file_name);
             await reload();
+            // The button that had focus is gone with its row: on to the slot's «choose files».
+            if (ctx.alive()) parts.input.focus();
           } catch (e) {
             del.disabled = false;
             if (e.status === 401) return ctx.fail(e);
             showErrorSummary(errors, [{ message: e.message }]);
           }
         });
+        // «Скачать» on every row: the file's name describes it. Both actions are full-size touch targets.
+        const nameId = `doc-name-${doc.id}`;
         parts.files.append(h("li", { class: "doc-file", dataset: { documentId: doc.id } },
-          h("span", { class: "doc-file__name" }, doc.file_name),
-          h("span", { class: "hint doc-file__size" }, ` (${formatSize(doc.size)})`), " ",
-          h("a", { class: "link", href: doc.download_url, download: "" }, T.documents.download), " ",
-          del));
+          h("span", { class: "doc-file__name", id: nameId }, doc.file_name),
+          h("span", { class: "hint doc-file__size" }, ` (${formatSize(doc.size)})`),
+          h("span", { class: "doc-file__actions" },
+            h("a", { class: "link doc-file__download", href: doc.download_url, download: "", "aria-describedby": nameId }, T.documents.download),
+            del)));
       }
       const filled = slot.documents.length > 0;
       parts.tag.textContent = filled ? T.documents.uploaded : slot.required ? T.documents.required : T.documents.optional;
@@ -122,10 +146,10 @@ export async function documentsView(ctx) {
     const n = ++sequence;
     const progress = h("progress", { class: "upload__progress", max: "100", value: "0", id: `upload-progress-${n}`,
       "aria-label": T.documents.progressLabel(file.name) });
-    const state = h("span", { class: "upload__state hint" }, T.documents.uploading);
+    const state = h("span", { class: "upload__state hint", id: `upload-state-${n}` }, T.documents.uploading);
     const actions = h("span", { class: "upload__actions" });
     const row = h("li", { class: "upload", dataset: { upload: String(n), slot: slot.code } },
-      h("span", { class: "upload__name" }, file.name), progress, state, actions);
+      h("span", { class: "upload__name", id: `upload-name-${n}` }, file.name), progress, state, actions);
     parts.uploads.append(row);
 
     const run = async () => {
@@ -138,6 +162,7 @@ export async function documentsView(ctx) {
       }
       active += 1;
       refreshSend();
+      live.textContent = T.documents.progressLabel(file.name);
       try {
         await uploadFile(id, slot.code, file, (loaded, total) => {
           progress.value = Math.floor((loaded / total) * 100);
@@ -162,10 +187,14 @@ export async function documentsView(ctx) {
       row.dataset.error = e.code;
       state.textContent = e.message;
       state.className = "upload__state error-message";
-      live.textContent = `${file.name}: ${e.message}`;
+      alert.textContent = `${file.name}: ${e.message}`;
       clear(actions);
-      if (retryable) actions.append(linkButton(T.documents.retry, { class: "link-button upload__retry", onclick: () => { state.className = "upload__state hint"; run(); } }));
-      actions.append(linkButton(T.documents.dismiss, { class: "link-button upload__dismiss", onclick: () => row.remove() }));
+      // Focus was on «Повторить» or «Убрать», which go away: on to the slot's «choose files».
+      const retry = () => { state.className = "upload__state hint"; alert.textContent = ""; parts.input.focus(); run(); };
+      const dismiss = () => { row.remove(); alert.textContent = ""; parts.input.focus(); };
+      const named = { "aria-describedby": `upload-name-${n} upload-state-${n}` };
+      if (retryable) actions.append(linkButton(T.documents.retry, { class: "link-button upload__retry", onclick: retry, ...named }));
+      actions.append(linkButton(T.documents.dismiss, { class: "link-button upload__dismiss", onclick: dismiss, ...named }));
     };
     run();
   };
@@ -174,20 +203,27 @@ export async function documentsView(ctx) {
     const inputId = `file-${slot.code}`;
     const cameraId = `camera-${slot.code}`;
     const files = h("ul", { class: "doc-files", id: `files-${slot.code}` });
-    const uploads = h("ul", { class: "uploads", id: `uploads-${slot.code}`, "aria-live": "polite" });
+    // Progress and refusals are announced through the page's live regions, once (not by this list as well).
+    const uploads = h("ul", { class: "uploads", id: `uploads-${slot.code}` });
     const tag = h("strong", { class: "tag" });
-    slots.set(slot.code, { files, uploads, tag });
     const pick = (list) => { for (const f of list) startUpload(slot, f); };
+    // The inputs are visually hidden but focusable, each right before the label that looks like its button (the
+    // label shows the focus: see .doc-slot__input:focus-visible + .doc-slot__button). Both name the slot: its
+    // title and hint describe them.
+    const describedBy = [`title-${slot.code}`, slot.hint ? `hint-${slot.code}` : null].filter(Boolean).join(" ");
     const input = h("input", { type: "file", id: inputId, class: "doc-slot__input", multiple: true, accept: ACCEPT,
-      "aria-describedby": slot.hint ? `hint-${slot.code}` : null });
+      "aria-describedby": describedBy });
     input.addEventListener("change", () => { pick([...input.files]); input.value = ""; });
-    const camera = h("input", { type: "file", id: cameraId, class: "doc-slot__input", accept: "image/*", capture: "environment" });
+    const camera = h("input", { type: "file", id: cameraId, class: "doc-slot__input", accept: "image/*", capture: "environment",
+      "aria-describedby": describedBy });
     camera.addEventListener("change", () => { pick([...camera.files]); camera.value = ""; });
+    slots.set(slot.code, { files, uploads, tag, input });
     const zone = h("div", { class: "doc-slot__drop", id: `drop-${slot.code}` },
       h("p", { class: "body" }, T.documents.dropHere),
-      h("label", { for: inputId, class: "button button--secondary doc-slot__choose" }, T.documents.choose),
-      h("label", { for: cameraId, class: "button button--secondary doc-slot__camera" }, T.documents.camera),
-      input, camera);
+      input,
+      h("label", { for: inputId, class: "button button--secondary doc-slot__button doc-slot__choose" }, T.documents.choose),
+      camera,
+      h("label", { for: cameraId, class: "button button--secondary doc-slot__button doc-slot__camera" }, T.documents.camera));
     zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("doc-slot__drop--over"); });
     zone.addEventListener("dragleave", () => zone.classList.remove("doc-slot__drop--over"));
     zone.addEventListener("drop", (e) => {
@@ -196,8 +232,9 @@ export async function documentsView(ctx) {
       if (e.dataTransfer && e.dataTransfer.files) pick([...e.dataTransfer.files]);
     });
     return h("section", { class: "doc-slot", id: `slot-${slot.code}`, "aria-labelledby": `title-${slot.code}` },
-      h("h2", { class: "heading-m doc-slot__title", id: `title-${slot.code}` }, slot.title, " ", tag),
-      slot.hint ? h("p", { class: "hint", id: `hint-${slot.code}` }, slot.hint) : null,
+      h("h2", { class: "heading-m doc-slot__title", id: `title-${slot.code}` },
+        h("span", { lang: planLang() }, slot.title), " ", tag),
+      slot.hint ? h("p", { class: "hint", id: `hint-${slot.code}`, lang: planLang() }, slot.hint) : null,
       files, uploads, zone);
   };
 
@@ -228,6 +265,7 @@ export async function documentsView(ctx) {
     h("p", { class: "body" }, T.documents.intro),
     h("p", { class: "hint", id: "documents-limits" }, T.documents.limits(formatSize(data.limits.max_bytes), data.limits.max_files)),
     live,
+    alert,
     data.slots.map(slotSection),
     h("div", { class: "doc-send" }, sendHint, sendButton),
     notice(T.documents.later, "info"),

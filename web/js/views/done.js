@@ -8,6 +8,7 @@ import { claimNumber, formatDate, formatDateTime } from "../format.js";
 import { findType, loadClaimTypes, planDocuments, planMatches, planNextSteps } from "../claim-model.js";
 import { justConfirmed } from "../session.js";
 import { claimPath } from "./wizard.js";
+import { formatSize } from "./documents.js";
 
 async function copyText(text, holder) {
   try {
@@ -100,18 +101,22 @@ function receiptSection(claim, doc) {
     h("p", { class: "hint" }, W.hashHint, " ", download));
 }
 
-// Uploaded documents, if the claim lists any (`documents`, or the stored `documents_meta`): name and date.
-function uploadedDocuments(claim) {
-  const list = Array.isArray(claim.documents) ? claim.documents : Array.isArray(claim.documents_meta) ? claim.documents_meta : [];
-  const items = list.filter((d) => d && typeof d === "object");
-  if (!items.length) return [];
+// Uploaded documents (GET …/documents, null when it could not be read), by slot in the plan's order: the slot's
+// title (the plan's text), then each file: its name (a download link), size and upload time.
+function uploadedDocuments(listing) {
+  const slots = listing && Array.isArray(listing.slots) ? listing.slots : [];
+  const filled = slots.filter((slot) => Array.isArray(slot.documents) && slot.documents.length);
+  if (!filled.length) return [];
   return [
     h("h2", { class: "heading-m", id: "uploaded-heading" }, T.claimPage.uploadedHeading),
-    h("ul", { class: "list list--bullet", id: "uploaded-documents" }, items.map((d) => {
-      const name = String(d.title || d.file_name || d.filename || d.name || d.code || d.document_code || "");
-      const at = d.uploaded_at || d.created_at;
-      return h("li", null, name, at ? h("span", { class: "hint" }, ` — ${T.claimPage.uploadedAt(formatDateTime(at))}`) : null);
-    })),
+    h("ul", { class: "list list--bullet", id: "uploaded-documents" }, filled.map((slot) =>
+      h("li", { class: "uploaded-slot", dataset: { slot: String(slot.code || "") } },
+        h("span", { class: "uploaded-slot__title", lang: planLang() }, String(slot.title || slot.code || "")),
+        h("ul", { class: "list uploaded-files" }, slot.documents.map((d) =>
+          h("li", { class: "uploaded-file", dataset: { documentId: String(d.id || "") } },
+            h("a", { class: "link uploaded-file__name", href: String(d.download_url || ""), download: "" }, String(d.file_name || "")),
+            h("span", { class: "hint uploaded-file__meta" }, ` (${formatSize(Number(d.size) || 0)})`,
+              d.uploaded_at ? ` — ${T.claimPage.uploadedAt(formatDateTime(d.uploaded_at))}` : ""))))))),
   ];
 }
 
@@ -123,7 +128,8 @@ function summaryRow(key, value) {
 
 export async function doneView(ctx) {
   const id = ctx.params.id;
-  const [claim, types] = await ctx.guard(Promise.all([api.claim(id), loadClaimTypes().catch(() => [])]));
+  const [claim, types, listing] = await ctx.guard(Promise.all([
+    api.claim(id), loadClaimTypes().catch(() => []), api.documents(id).catch(() => null)]));
   const type = findType(types, claim.type_code);
   const number = claimNumber(claim);
   const typeTitle = (type && type.title) || claim.type_title || claim.type_code || "";
@@ -184,7 +190,7 @@ export async function doneView(ctx) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.nextHeading), list);
   }
 
-  nodes.push(...uploadedDocuments(claim));
+  nodes.push(...uploadedDocuments(listing));
 
   const docs = planDocuments(plan, type);
   if (docs.length) {
