@@ -98,12 +98,21 @@ public final class EventStream: @unchecked Sendable {
             }
             if ended { return SSETranscript(blocks: blocks, ended: true) }
             guard ContinuousClock.now < deadline else { return SSETranscript(blocks: blocks, ended: false) }
-            guard let chunk = try connection.readChunkSync(until: deadline) else {
+            guard let bytes = try readBodySync(until: deadline) else {
                 if connection.isClosedByPeer { ended = true }
                 continue
             }
-            if chunk.isEmpty { ended = true } else { body += chunk }
+            if bytes.isEmpty { ended = true } else { body += bytes }
         }
+    }
+
+    /// The next bytes of the body, `[]` at its end, nil at the deadline. The server ends a stream by closing the
+    /// connection; a chunked body (another server's) is read chunk by chunk.
+    func readBodySync(until deadline: ContinuousClock.Instant) throws -> [UInt8]? {
+        if head[header: "Transfer-Encoding"]?.lowercased() == "chunked" {
+            return try connection.readChunkSync(until: deadline)
+        }
+        return connection.readAvailableSync(until: deadline)
     }
 
     /// Removes and parses the first complete block (ended by a blank line) from the body read so far.

@@ -150,15 +150,14 @@ public final class ServerProcess: @unchecked Sendable {
 }
 
 extension EventStream {
-    /// Reads the rest of the body; true if it ended with the chunked terminator (a clean end, not a reset or
-    /// a closed socket).
+    /// Reads the rest of the body; true if it ended cleanly: closed by the server after its last byte (or, for a
+    /// chunked body, with the terminator), not reset and not cut off by the timeout.
     public func endsCleanly(timeout: Duration) async throws -> Bool {
-        let connection = self.connection
         let deadline = ContinuousClock.now + timeout
         return try await offPool {
             while true {
-                guard let chunk = try connection.readChunkSync(until: deadline) else { return false }
-                if chunk.isEmpty { return true }
+                guard let bytes = try self.readBodySync(until: deadline) else { return false }
+                if bytes.isEmpty { return !self.connection.wasReset }
             }
         }
     }

@@ -20,6 +20,8 @@ public final class TestConnection: @unchecked Sendable {
     private var buffer: [UInt8] = []
     /// True once `recv` returned 0 (the server closed its side).
     public private(set) var isClosedByPeer = false
+    /// The peer reset the connection (rather than closing it after its last byte).
+    public private(set) var wasReset = false
 
     /// Connects to `127.0.0.1:port`.
     /// - Throws: ``Failure`` when the connection cannot be made.
@@ -77,6 +79,10 @@ public final class TestConnection: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
         if count == 0 { isClosedByPeer = true }
+        if count < 0, errno == ECONNRESET || errno == EPIPE {
+            isClosedByPeer = true
+            wasReset = true
+        }
         guard count > 0 else { return false }
         buffer.append(contentsOf: chunk[..<count])
         return true
@@ -158,6 +164,14 @@ public final class TestConnection: @unchecked Sendable {
             if let chunk = try takeChunk() { return chunk }
             guard fill(until: deadline) else { return nil }
         }
+    }
+
+    /// Whatever bytes have arrived (waiting for at least one); `[]` once the peer has closed and everything was
+    /// read, nil at the deadline.
+    func readAvailableSync(until deadline: ContinuousClock.Instant) -> [UInt8]? {
+        if buffer.isEmpty, !fill(until: deadline) { return isClosedByPeer ? [] : nil }
+        defer { buffer = [] }
+        return buffer
     }
 
     /// Parses and removes one complete chunk from the buffer; nil if it has not fully arrived yet.

@@ -114,4 +114,16 @@ static inline int cmhd_client_address(struct MHD_Connection *connection, char *b
     return inet_ntop(address->sa_family, raw, buffer, (socklen_t)length) != NULL ? 1 : 0;
 }
 
+/// `MHD_get_connection_info` is variadic: the connection's socket, or -1.
+static inline int cmhd_connection_socket(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : (int)info->connect_fd;
+}
+
+/// `MHD_set_response_options` is variadic: marks `response` to be sent without chunked encoding, its end marked
+/// by closing the connection (`MHD_RF_HTTP_1_0_COMPATIBLE_STRICT`). 1 on success.
+static inline int cmhd_close_after_body(struct MHD_Response *response) {
+    return MHD_set_response_options(response, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) == MHD_YES ? 1 : 0;
+}
+
 #endif

@@ -109,7 +109,7 @@ public struct HTTPRequest: Sendable {
 public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
-        /// An open-ended body written through ``ResponseStream`` (chunked, never compressed).
+        /// An open-ended body written through ``ResponseStream`` (ended by closing the connection, never compressed).
         case stream(ResponseStream)
         /// A file's bytes, sent by libmicrohttpd straight from the descriptor (never read into memory).
         case file(FileBody)

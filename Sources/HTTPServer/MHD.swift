@@ -3,7 +3,7 @@ import CMicroHTTPD
 // MARK: - Values libmicrohttpd defines as cast macros (not imported)
 
 enum MHDConstants {
-    /// `MHD_SIZE_UNKNOWN`: a response of unknown length (sent chunked).
+    /// `MHD_SIZE_UNKNOWN`: a response of unknown length (chunked, or ended by closing the connection).
     static let sizeUnknown = UInt64.max
     /// `MHD_CONTENT_READER_END_OF_STREAM`.
     static let endOfStream = -1

@@ -237,7 +237,9 @@ final class ServerCore: Sendable {
                 }
             }
             try MHD.check(MHD_add_response_header(mhdResponse, "X-Request-Id", request.id), "add X-Request-Id")
-            if draining { try MHD.check(MHD_add_response_header(mhdResponse, "Connection", "close"), "add Connection") }
+            if draining, !response.body.isStream {
+                try MHD.check(MHD_add_response_header(mhdResponse, "Connection", "close"), "add Connection")
+            }
             try MHD.check(MHD_queue_response(connection, UInt32(response.status), mhdResponse), "MHD_queue_response")
             logRequest(request, route: route, status: response.status, note: nil)
             return .YES
@@ -257,11 +259,18 @@ final class ServerCore: Sendable {
     }
 
     /// Registers `stream` as open on `connection` and wraps it in a content-reader response.
+    ///
+    /// The body is not chunked: it ends when the connection closes (`Connection: close`). That way the bytes a
+    /// stream sends straight to its socket (see ``ResponseStream``) need no framing, and never depend on whether
+    /// libmicrohttpd would have chunked this particular response (it decides from the request's version and
+    /// `Connection` header, its own state and the response's headers). Server-sent events lose nothing by it:
+    /// an `EventSource` reconnects after any end of the body.
     private func attachStream(_ stream: ResponseStream, to connection: OpaquePointer, draining: Bool)
         -> OpaquePointer?
     {
         let id = ObjectIdentifier(stream)
-        let attached = stream.attach(to: MHDConnection(connection)) { [self] in
+        let attached = stream.attach(to: MHDConnection(connection), socket: Int32(cmhd_connection_socket(connection))) {
+            [self] in
             _ = state.withLock { $0.streams.removeValue(forKey: id) }
         }
         guard attached else { return nil }
@@ -273,6 +282,10 @@ final class ServerCore: Sendable {
         else {
             Unmanaged<ResponseStream>.fromOpaque(cls).release()
             stream.markEnded()
+            return nil
+        }
+        if cmhd_close_after_body(response) != 1 {
+            MHD_destroy_response(response)
             return nil
         }
         if draining { stream.finish() }
@@ -404,4 +417,12 @@ extension HTTPResponse {
 struct ClientAddressKey: Hashable, Sendable {
     var high: UInt64
     var low: UInt64
+}
+
+extension HTTPResponse.Body {
+    /// A ``ResponseStream`` body (it closes the connection itself: see `attachStream`).
+    fileprivate var isStream: Bool {
+        if case .stream = self { return true }
+        return false
+    }
 }

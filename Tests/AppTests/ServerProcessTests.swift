@@ -116,7 +116,7 @@ struct ServerProcessTests {
             #expect(server.terminationStatus == 0)
             var clean = 0
             for stream in streams where try await stream.endsCleanly(timeout: .seconds(1)) { clean += 1 }
-            #expect(clean == 200, "streams ended with the chunked terminator")
+            #expect(clean == 200, "streams closed by the server after their last byte, none reset")
         } catch {
             await server.stop()
             throw error

@@ -45,7 +45,9 @@ import Testing
             let head = try await client.readHead()
             #expect(head.status == 200)
             #expect(head[header: "Content-Type"] == "text/event-stream")
-            #expect(head[header: "Transfer-Encoding"] == "chunked")
+            // Not chunked: the body ends when the server closes the connection.
+            #expect(head[header: "Transfer-Encoding"] == nil)
+            #expect(head[header: "Connection"]?.lowercased() == "close")
             #expect(head[header: "Content-Encoding"] == nil)
             #expect(head[header: "X-Request-Id"]?.count == 16)
 
@@ -61,12 +63,12 @@ import Testing
             stream.finish()
             #expect(!stream.isOpen)
             #expect(!stream.write(Array("data: dropped\n\n".utf8)))
-            let tail = await client.readUntil("0\r\n\r\n")
-            #expect(tail.contains("data: last"))
-            #expect(!tail.contains("dropped"))
+            #expect(await client.waitForClose())
+            #expect(client.received.contains("data: last"))
+            #expect(!client.received.contains("dropped"))
             #expect(await eventually { closes.count == 1 && server.openStreamCount == 0 })
 
-            // The connection survives the stream (keep-alive) and onClose after the end runs at once.
+            // onClose after the end runs at once.
             let late = Counter()
             stream.onClose { late.increment() }
             #expect(late.count == 1)
@@ -93,7 +95,7 @@ import Testing
         for stream in streams.all { stream.write(Array("data: to-every-loop\n\n".utf8)) }
         for client in clients { #expect(await client.readUntil("data: to-every-loop").contains("to-every-loop")) }
         await server.shutdown()
-        for client in clients { #expect(await client.readUntil("0\r\n\r\n").contains("0\r\n\r\n")) }
+        for client in clients { #expect(await client.waitForClose()) }
         #expect(closes.count == 48)
         #expect(server.openStreamCount == 0)
     }
@@ -151,8 +153,8 @@ import Testing
         #expect(closes.count == 3)
         #expect(server.openStreamCount == 0)
         for client in clients {
-            #expect(await client.readUntil("0\r\n\r\n", timeout: .seconds(1)).contains("0\r\n\r\n"))
             #expect(await client.waitForClose(timeout: .seconds(1)))
+            #expect(client.received.contains("data: after"))
         }
         #expect(server.port == 0)
         await server.shutdown()  // a second call is harmless
@@ -186,6 +188,120 @@ import Testing
             #expect(head.status == 200)
             #expect(head[header: "Content-Type"] == "text/event-stream")
             #expect(await eventually { closes.count == 1 })
+            #expect(server.openStreamCount == 0)
+        }
+    }
+
+    /// A route whose stream starts empty: the test writes to it once the connection is suspended.
+    static func quietRouter(_ streams: Streams, closes: Counter) -> Router {
+        var router = Router()
+        router.get("/quiet") { _ in
+            let stream = ResponseStream()
+            stream.onClose { closes.increment() }
+            streams.add(stream)
+            return HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream(stream))
+        }
+        return router
+    }
+
+    static func isSuspended(_ stream: ResponseStream?) -> Bool {
+        stream?.state.withLock { $0.suspended && !$0.hasPending } ?? false
+    }
+
+    /// Small writes to an idle stream go straight to its socket; a large one goes through libmicrohttpd; the
+    /// client reads every byte in order, then the close that ends the body.
+    @Test func writesToAnIdleStreamGoStraightToTheSocketInOrder() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(Self.quietRouter(streams, closes: closes)) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            let stream = try #require(streams.all.first)
+            var expected = ""
+            for index in 0..<100 {
+                let event = "id: \(index)\ndata: small \(index)\n\n"
+                expected += event
+                stream.write(Array(event.utf8))
+                if index == 50 {
+                    let large = "data: " + String(repeating: "x", count: 10_000) + "\n\n"
+                    expected += large
+                    stream.write(Array(large.utf8))
+                }
+            }
+            stream.finish()
+            let response = try await client.readResponse()
+            #expect(response.text == expected)
+            #expect(client.isClosedByPeer)
+            #expect(stream.state.withLock { $0.directSends } >= 50)
+            #expect(await eventually { closes.count == 1 && server.openStreamCount == 0 })
+        }
+    }
+
+    /// HTTP/1.0, or a client that sent `Connection: close` or `keep-alive`: the same body, ended by the close.
+    @Test func aClientThatWillNotKeepTheConnectionGetsTheStreamUntilClose() async throws {
+        for request in [
+            "GET /quiet HTTP/1.0\r\n\r\n", "GET /quiet HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /quiet HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+        ] {
+            let streams = Streams()
+            let closes = Counter()
+            try await withServer(Self.quietRouter(streams, closes: closes)) { server in
+                let client = try TestClient(port: server.port)
+                try await client.send(request)
+                #expect(await eventually { Self.isSuspended(streams.all.first) })
+                let stream = try #require(streams.all.first)
+                stream.write(Array("data: one\n\n".utf8))
+                stream.write(Array("data: two\n\n".utf8))
+                stream.finish()
+                let response = try await client.readResponse()
+                #expect(response[header: "Transfer-Encoding"] == nil)
+                #expect(response.text == "data: one\n\ndata: two\n\n")
+                #expect(client.isClosedByPeer)
+                #expect(stream.state.withLock { $0.directSends } >= 1)
+                #expect(await eventually { closes.count == 1 })
+            }
+        }
+    }
+
+    /// A client that stops reading: the socket fills, writes queue up behind it, and once it reads again it
+    /// gets every byte in order.
+    @Test func aClientThatStopsReadingGetsEverythingOnceItReadsAgain() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(Self.quietRouter(streams, closes: closes)) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            let stream = try #require(streams.all.first)
+            var expected = ""
+            let line = String(repeating: "y", count: 1_000)
+            for index in 0..<4_000 {
+                let event = "data: \(index) \(line)\n\n"
+                expected += event
+                stream.write(Array(event.utf8))
+            }
+            #expect(stream.state.withLock { $0.hasPending }, "4 MB cannot all fit in the socket buffers")
+            stream.finish()
+            let response = try await client.readResponse()
+            #expect(response.text.count == expected.count)
+            #expect(response.text == expected)
+        }
+    }
+
+    /// A client that closes its end (a FIN, no reset) is noticed at the next heartbeat: nothing is written to
+    /// its stream for that.
+    @Test func aClosedClientIsNoticedAtTheNextHeartbeat() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration(heartbeat: .milliseconds(300))
+        configuration.heartbeatBytes = Array(": hb\n\n".utf8)
+        try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            client.closeSendingSide()
+            #expect(await eventually(timeout: .seconds(2)) { closes.count == 1 })
             #expect(server.openStreamCount == 0)
         }
     }

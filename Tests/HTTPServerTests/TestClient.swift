@@ -66,6 +66,11 @@ final class TestClient: @unchecked Sendable {
         shutdown(socket, Int32(SHUT_RDWR))
     }
 
+    /// Ends the sending side (a FIN), like a browser closing a tab; the socket can still be read.
+    func closeSendingSide() {
+        shutdown(socket, Int32(SHUT_WR))
+    }
+
     func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
     func send(_ bytes: [UInt8]) async throws {

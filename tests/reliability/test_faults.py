@@ -203,6 +203,8 @@ def test_redis_stopped_for_10s_with_100_streams_waiting():
         server.start()
         streams = {token: Stream(server.port, token, cookie, timeout=120) for token, cookie in seeded}
         wait_for(lambda: server.metrics().get("clpr_plan_streams_open") == 100, 20, "100 open streams")
+        # The gauge counts a stream once it is registered, which can be before its client has read the head.
+        wait_for(lambda: all(s.opened.is_set() for s in streams.values()), 20, "100 response heads")
         assert all(s.status == 200 for s in streams.values())
 
         redis.stop()
