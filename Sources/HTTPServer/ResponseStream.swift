@@ -58,6 +58,8 @@ public final class ResponseStream: Sendable {
         var closeHandlers: [@Sendable () -> Void] = []
         /// The server's bookkeeping hook, run once when the stream ends.
         var detach: (@Sendable () -> Void)?
+        /// Resumes a finished stream's connection soon, together with others (see ``ServerCore/resumeSoon(_:)``).
+        var resumeLater: (@Sendable (MHDConnection) -> Void)?
 
         var hasPending: Bool { sent < pending.count }
     }
@@ -103,12 +105,14 @@ public final class ResponseStream: Sendable {
 
     /// Ends the stream once every pending byte has been sent. Later writes return false.
     public func finish() {
-        let resume = state.withLock { state -> MHDConnection? in
-            guard state.phase == .open else { return nil }
+        let (resume, resumeLater) = state.withLock { state -> (MHDConnection?, (@Sendable (MHDConnection) -> Void)?) in
+            guard state.phase == .open else { return (nil, nil) }
             state.phase = .finishing
-            return Self.takeResume(&state)
+            return (Self.takeResume(&state), state.resumeLater)
         }
-        resume?.resume()
+        guard let resume else { return }
+        // Everything written is already on the socket; only the close is left, and it can wait for a batch.
+        if let resumeLater { resumeLater(resume) } else { resume.resume() }
     }
 
     /// True until ``finish()`` is called or the stream ends.
@@ -136,13 +140,17 @@ public final class ResponseStream: Sendable {
     }
 
     /// Binds the stream to the connection that will send it. False if it was already attached or has ended.
-    func attach(to connection: MHDConnection, socket: Int32, detach: @escaping @Sendable () -> Void) -> Bool {
+    func attach(
+        to connection: MHDConnection, socket: Int32, resumeLater: (@Sendable (MHDConnection) -> Void)? = nil,
+        detach: @escaping @Sendable () -> Void
+    ) -> Bool {
         state.withLock { state in
             guard !state.attached, state.phase != .ended else { return false }
             state.attached = true
             state.connection = connection
             state.socket = socket
             state.detach = detach
+            state.resumeLater = resumeLater
             return true
         }
     }
@@ -276,6 +284,7 @@ public final class ResponseStream: Sendable {
             if let detach = state.detach { handlers.insert(detach, at: 0) }
             state.closeHandlers = []
             state.detach = nil
+            state.resumeLater = nil
             return handlers
         }
         for handler in handlers { handler() }
