@@ -34,14 +34,17 @@ final class RequestContext: Sendable {
     let path: String
     let id: String
     let connection: MHDConnection
+    /// The pattern of the route the request reaches, for logging a refusal made before the handler runs.
+    let routePattern: String?
     let start: ContinuousClock.Instant
     let state = Mutex(State())
 
-    init(method: HTTPMethod, path: String, id: String, connection: MHDConnection) {
+    init(method: HTTPMethod, path: String, id: String, connection: MHDConnection, routePattern: String? = nil) {
         self.method = method
         self.path = path
         self.id = id
         self.connection = connection
+        self.routePattern = routePattern
         self.start = .now
     }
 

@@ -68,10 +68,11 @@ public struct Router: Sendable {
         on(.post, pattern, form: form, use: handler)
     }
 
-    /// The ``FormBody`` of the route `method` and `path` reach, if that route streams its body.
-    func formBody(method: HTTPMethod, path: String) -> FormBody? {
-        guard case .found(let route, _) = match(method: method, path: path) else { return nil }
-        return route.form
+    /// The pattern of the route `method` and `path` reach (for logs and metrics of requests refused before their
+    /// handler runs) and its ``FormBody`` if that route streams its body.
+    func earlyLookup(method: HTTPMethod, path: String) -> (pattern: String?, form: FormBody?) {
+        guard case .found(let route, _) = match(method: method, path: path) else { return (nil, nil) }
+        return (route.pattern, route.form)
     }
 
     public mutating func get(_ pattern: String, use handler: @escaping HTTPHandler) { on(.get, pattern, use: handler) }

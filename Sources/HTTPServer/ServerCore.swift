@@ -69,18 +69,20 @@ final class ServerCore: Sendable {
         guard let raw = context.pointee else {
             // First call: headers are in. Only set up the context (answering now would cost keep-alive), unless the
             // declared body is too large: refuse it before libmicrohttpd sends `100 Continue`.
-            let request = RequestContext(
-                method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url),
-                id: Self.makeRequestID(), connection: MHDConnection(connection))
-            context.pointee = Unmanaged.passRetained(request).toOpaque()
+            let requestMethod = HTTPMethod(rawValue: String(cString: method))
+            let path = String(cString: url)
             // A route that streams its body (uploads) has a limit of its own; only POSTs can have one.
-            let form = request.method == .post ? router.formBody(method: request.method, path: request.path) : nil
+            let (route, form) = router.earlyLookup(method: requestMethod, path: path)
+            let request = RequestContext(
+                method: requestMethod, path: path, id: Self.makeRequestID(), connection: MHDConnection(connection),
+                routePattern: route)
+            context.pointee = Unmanaged.passRetained(request).toOpaque()
             let limit = form?.maxBodySize ?? configuration.maxBodySize
             if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
                 let length = UInt64(String(cString: declared)), length > UInt64(limit)
             {
                 request.markResponded()
-                return queue(form?.tooLarge ?? bodyTooLarge(limit: limit), route: nil, for: request, on: connection)
+                return queue(form?.tooLarge ?? bodyTooLarge(limit: limit), route: route, for: request, on: connection)
             }
             if let form {
                 guard let upload = FormUpload.start(on: connection, form: form) else {
@@ -88,7 +90,7 @@ final class ServerCore: Sendable {
                     let refused = HTTPError(
                         415, code: "unsupported_media_type", message: "Ожидается multipart/form-data",
                         field: "Content-Type")
-                    return queue(refused.response(), route: nil, for: request, on: connection)
+                    return queue(refused.response(), route: route, for: request, on: connection)
                 }
                 request.form = upload
             }
@@ -101,7 +103,7 @@ final class ServerCore: Sendable {
             uploadDataSize.pointee = 0
             guard upload.feed(piece) else {
                 request.markResponded()
-                logRequest(request, route: nil, status: 413, note: "body too large, connection closed")
+                logRequest(request, route: request.routePattern, status: 413, note: "body too large, connection closed")
                 return .NO
             }
             return .YES
@@ -112,7 +114,7 @@ final class ServerCore: Sendable {
             guard request.appendBody(piece, limit: configuration.maxBodySize) else {
                 // A chunked body grew past the limit: a response cannot be queued mid-upload, so close.
                 request.markResponded()
-                logRequest(request, route: nil, status: 413, note: "body too large, connection closed")
+                logRequest(request, route: request.routePattern, status: 413, note: "body too large, connection closed")
                 return .NO
             }
             return .YES

@@ -51,6 +51,18 @@ import Testing
         #expect(errors.map(\.field) == ["answers.hack", "answers.trip_country"])
     }
 
+    @Test func manyUnknownKeysAreNamedUpToTenThenCountedAndLongKeysAreCut() {
+        let validator = AnswerValidator(type: .travel, today: today)
+        var answers: [String: String] = [:]
+        for index in 0..<5_000 { answers["k\(index)"] = "v" }
+        answers[String(repeating: "z", count: 10_000)] = "v"
+        let errors = validator.validate(answers, complete: false)
+        #expect(errors.count == 11)
+        #expect(errors.last?.field == "answers")
+        #expect(errors.last?.message.hasSuffix("4991") == true)
+        #expect(errors.allSatisfy { $0.field.count <= "answers.".count + 64 })
+    }
+
     @Test func textThatLooksLikeCodeIsAcceptedAsText() {
         var answers = completeTravel
         answers["description"] = "<script>alert(1)</script> '; DROP TABLE clpr_claims; -- 😀\nвторая строка"

@@ -146,6 +146,9 @@ import Testing
                 app, claimID: claimID, field: "nope", content: Self.pdf, cookie: cookie)
             #expect(unknownSlot.status == 422)
             #expect(unknownSlot.errorCode == "unknown_document")
+            let unnamed = try await Self.upload(app, claimID: claimID, field: "", content: Self.pdf, cookie: cookie)
+            #expect(unnamed.status == 400)
+            #expect(unnamed.errorCode == "missing_field")
 
             // Someone else: 404 for every route, like an unknown claim.
             let stranger = try await app.login(phone: "+79035550011")

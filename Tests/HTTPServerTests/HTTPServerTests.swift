@@ -131,6 +131,23 @@ import Testing
         }
     }
 
+    /// A body refused from its head alone is counted and logged under the route it was sent to, not `unmatched`.
+    @Test func refusalBeforeTheBodyIsCountedUnderItsRoute() async throws {
+        var configuration = HTTPServer.Configuration(port: 0)
+        configuration.maxBodySize = 10
+        let http = HTTPMetrics(registry: Metrics())
+        let server = HTTPServer(
+            configuration: configuration, router: Self.makeRouter(),
+            logger: Logger(label: "t", handler: InMemoryLogHandler()), metrics: http)
+        try server.start()
+        let client = try TestClient(port: server.port)
+        try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n")
+        #expect(try await client.readResponse().status == 413)
+        await server.shutdown()
+        #expect(http.requests.value(["/echo", "POST", "413"]) == 1)
+        #expect(http.requests.value(["unmatched", "POST", "413"]) == 0)
+    }
+
     @Test func queryParametersAreDecoded() async throws {
         try await withServer(Self.makeRouter()) { server in
             let client = try TestClient(port: server.port)

@@ -64,6 +64,9 @@ struct DocumentRoutes: Sendable {
         guard received.complete else {
             throw APIError(400, "incomplete_body", "Файл пришёл не полностью, попробуйте ещё раз", field: "file")
         }
+        guard !received.fieldName.isEmpty else {
+            throw APIError(400, "missing_field", "Укажите, какой это документ", field: "field_name")
+        }
         let slots = DocumentSlots(planJSON: claim.wizardPlan)
         guard let slot = slots.slot(received.fieldName) else {
             throw APIError(422, "unknown_document", "Такого документа нет в заявке", field: "field_name")

@@ -73,8 +73,18 @@ public struct AnswerValidator: Sendable {
     /// present must still be well-formed enough to store (known question, within length).
     public func validate(_ answers: [String: String], complete: Bool) -> [FieldError] {
         var errors: [FieldError] = []
-        for key in answers.keys.sorted() where type.question(key) == nil {
-            errors.append(FieldError(field: "answers.\(key)", message: "Неизвестный вопрос «\(key.prefix(40))»"))
+        // Unknown keys are named (cut to 64 characters) up to a few, then counted: a request with thousands of
+        // made-up keys must not get an answer larger than itself.
+        let unknown = answers.keys.filter { type.question($0) == nil }.sorted()
+        for key in unknown.prefix(Self.unknownKeysNamed) {
+            errors.append(
+                FieldError(field: "answers.\(key.prefix(64))", message: "Неизвестный вопрос «\(key.prefix(40))»"))
+        }
+        if unknown.count > Self.unknownKeysNamed {
+            errors.append(
+                FieldError(
+                    field: "answers",
+                    message: "Ещё неизвестных вопросов: \(unknown.count - Self.unknownKeysNamed)"))
         }
         for question in type.questions {
             let field = "answers.\(question.id)"
@@ -100,6 +110,9 @@ public struct AnswerValidator: Sendable {
         }
         return errors
     }
+
+    /// How many unknown answer keys an error list names one by one.
+    static let unknownKeysNamed = 10
 
     static func missingMessage(_ question: Question) -> String {
         switch question.kind {
