@@ -44,7 +44,8 @@ public final class HTTPServer: Sendable {
         /// a chunked body growing past it closes the connection. Default 1 MiB.
         public var maxBodySize: Int
         /// An idle connection (keep-alive, or a client that stops reading) is closed after this long. Whole seconds.
-        /// Streams stay up as long as heartbeats go out more often. Default 60 s.
+        /// An idle stream is suspended, which this timeout does not count; one whose client stops reading while
+        /// bytes wait is closed after it. Default 60 s.
         public var connectionTimeout: Duration
         /// Connections one client address may hold at once, counted over every event loop; more are closed at
         /// once. 0: no limit. Default 0 (behind a proxy every connection comes from the proxy's address).

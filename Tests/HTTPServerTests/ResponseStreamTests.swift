@@ -289,6 +289,28 @@ import Testing
         }
     }
 
+    /// A stream idle (to libmicrohttpd: only direct heartbeats) for longer than the connection timeout still gets
+    /// a large write, which goes through libmicrohttpd after a resume.
+    @Test func aLargeWriteAfterALongIdleStretchStillArrives() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration(heartbeat: .milliseconds(300))
+        configuration.connectionTimeout = .seconds(1)
+        try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            try await Task.sleep(for: .milliseconds(2_500))
+            let stream = try #require(streams.all.first)
+            #expect(stream.isOpen)
+            let large = "data: " + String(repeating: "L", count: 10_000) + "\n\n"
+            stream.write(Array(large.utf8))
+            #expect(await client.readUntil(String(repeating: "L", count: 10_000) + "\n\n").contains(large))
+            stream.finish()
+            #expect(await client.waitForClose())
+        }
+    }
+
     /// A client that closes its end (a FIN, no reset) is noticed at the next heartbeat: nothing is written to
     /// its stream for that.
     @Test func aClosedClientIsNoticedAtTheNextHeartbeat() async throws {
