@@ -37,7 +37,8 @@ extension Application {
         /// Event loops (threads) of the HTTP server; see `HTTPServer.Configuration.threadPoolSize`. Default 8.
         public var httpThreads: Int
         /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
-        /// it) and is most of what an open plan stream costs. Default 8 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
+        /// it). An open plan stream does not keep it (its socket leaves libmicrohttpd after the head). Default 8 KiB
+        /// (`CLPR_HTTP_CONNECTION_MEMORY`).
         public var connectionMemory: Int = 8 * 1024
         /// An idle connection is closed after this long: a keep-alive connection nobody uses, a client that stopped
         /// sending its request or stopped reading. Streams stay open (their heartbeat is more frequent). Default 60 s
@@ -54,8 +55,8 @@ extension Application {
         /// (`CLPR_REDIS_URL` selects Redis).
         public var planBus: PlanBusKind = .inProcess
         /// Plan streams open at once, at most; one more is answered `503` with `Retry-After` (open streams are
-        /// never evicted). The HTTP connection limit is this plus 1,024 for ordinary requests. Default 10,000
-        /// (`CLPR_MAX_STREAMS`).
+        /// never evicted). libmicrohttpd's connection limit is this plus 1,024 (a stream counts there only until
+        /// its head is sent). Default 10,000 (`CLPR_MAX_STREAMS`).
         public var maxStreams: Int = 10_000
         /// Login-code send limits per phone and per client address. Default 5 per phone and 20 per address per
         /// hour.

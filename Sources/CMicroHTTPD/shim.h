@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/epoll.h>    // the stream socket loop
+#include <sys/eventfd.h>
 #include <microhttpd.h>
 
 /// Receives one formatted libmicrohttpd message (`MHD_OPTION_EXTERNAL_LOGGER` hands out a `va_list`,

@@ -9,9 +9,10 @@ import Synchronization
 /// An HTTP/1.1 server on libmicrohttpd: epoll worker threads parse requests, handlers run as Swift tasks.
 ///
 /// Each request's connection is suspended while its handler runs (handlers may wait on a database without
-/// stalling a worker thread), then resumed to send the response. Stream responses (``ResponseStream``) are
-/// suspended while idle and cost no CPU. ``shutdown()`` is graceful: it stops accepting, ends every stream, waits
-/// for them, then stops the daemon.
+/// stalling a worker thread), then resumed to send the response. Stream responses (``ResponseStream``) leave
+/// libmicrohttpd once their head is sent: their sockets are held by ``StreamSocketLoop``, which costs an idle stream
+/// no CPU and no libmicrohttpd memory. ``shutdown()`` is graceful: it stops accepting, ends every stream, waits for
+/// them, then stops the daemon.
 ///
 /// ```swift
 /// let server = HTTPServer(configuration: .init(port: 8080), router: router, logger: logger)
@@ -28,30 +29,31 @@ public final class HTTPServer: Sendable {
         public var port: UInt16
         /// libmicrohttpd event loops, each a daemon with its own thread, listening socket (`SO_REUSEPORT`: the
         /// kernel spreads new connections over them) and connections. Default 8. Handlers do not run on them,
-        /// but libmicrohttpd 0.9.75 walks all of a daemon's suspended connections (every idle stream) each time
-        /// one is resumed, so that walk, paid for every event sent and every request answered, is as long as the
-        /// streams divided by this number. One shared socket with a thread pool would wake every thread for each
-        /// new connection instead.
+        /// but libmicrohttpd 0.9.75 walks all of a daemon's suspended connections (requests whose handler runs)
+        /// each time one is resumed, so that walk is as long as those connections divided by this number. One
+        /// shared socket with a thread pool would wake every thread for each new connection instead.
         public var threadPoolSize: Int
-        /// Open connections at most, streams included. Default 10 000.
+        /// Connections libmicrohttpd holds at once: requests being read, handled or answered, and streams until
+        /// their head is sent (an open stream's socket is then the server's own and does not count). Default 10 000.
         public var connectionLimit: Int
         /// Bytes of libmicrohttpd's memory pool per connection. It holds the request line and headers while they
         /// are read, and the send buffer. Default 16 KiB: request headers up to about 8 KB fit (larger ones are
-        /// answered 431 by libmicrohttpd), and an idle stream touches only a few KB of it (the library default,
-        /// 32 KiB, roughly doubles the memory of 10k idle streams).
+        /// answered 431 by libmicrohttpd). An open stream does not keep it: it is freed when the stream's socket is
+        /// taken over after the head.
         public var connectionMemoryLimit: Int
         /// The largest request body accepted; a larger `Content-Length` is answered 413 before `100 Continue`, and
         /// a chunked body growing past it closes the connection. Default 1 MiB.
         public var maxBodySize: Int
         /// An idle connection (keep-alive, or a client that stops reading) is closed after this long. Whole seconds.
-        /// An idle stream is suspended, which this timeout does not count; one whose client stops reading while
-        /// bytes wait is closed after it. Default 60 s.
+        /// An open stream's socket is the server's own after the head, which this timeout does not count (see
+        /// ``heartbeatInterval``). Default 60 s.
         public var connectionTimeout: Duration
         /// Connections one client address may hold at once, counted over every event loop; more are closed at
         /// once. 0: no limit. Default 0 (behind a proxy every connection comes from the proxy's address).
         public var connectionsPerAddress: Int
-        /// How often every open stream gets ``heartbeatBytes`` (this is how dead clients are noticed: a suspended
-        /// socket is not watched). Default 15 s.
+        /// How often every open stream gets ``heartbeatBytes``. A client that closes its end is noticed at once;
+        /// the heartbeat finds one that vanished without a word (its send fails) or stopped reading (nothing of what
+        /// is pending was taken since the previous heartbeat). Default 15 s.
         public var heartbeatInterval: Duration
         /// The heartbeat: an SSE comment by default, `": hb\n\n"`.
         public var heartbeatBytes: [UInt8]
@@ -171,6 +173,10 @@ public final class HTTPServer: Sendable {
         let limitPerLoop =
             loops == 1 ? configuration.connectionLimit : configuration.connectionLimit * 5 / (4 * loops) + 16
 
+        let streamLoop = try StreamSocketLoop()
+        streamLoop.start()
+        core.streamLoop.withLock { $0 = streamLoop }
+
         let coreRaw = Unmanaged.passRetained(core).toOpaque()
         let sink = UnsafeMutablePointer<cmhd_logger>.allocate(capacity: 1)
         sink.initialize(to: cmhd_logger(fn: mhdLogSink, cls: coreRaw))
@@ -201,6 +207,8 @@ public final class HTTPServer: Sendable {
             guard let daemon else {
                 let failure = errno
                 for started in daemons { MHD_stop_daemon(started) }
+                core.streamLoop.withLock { $0 = nil }
+                streamLoop.stop()
                 Unmanaged<ServerCore>.fromOpaque(coreRaw).release()
                 sink.deinitialize(count: 1)
                 sink.deallocate()
@@ -277,15 +285,19 @@ public final class HTTPServer: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.shutdownTimeout
         while !core.isDrained, clock.now < deadline { await Self.pause(.milliseconds(5)) }
+        // Streams whose clients did not take their last bytes in time; connections still waiting for their batched
+        // resume get it now (a suspended connection must not outlive the daemon).
+        core.closeStreams()
+        core.resumeFinishedNow()
         if core.parkedRequestCount > 0 {
             logger.warning(
                 "handlers still running at shutdown, answering 503",
                 metadata: ["count": String(core.parkedRequestCount)])
             core.abandonHandlers()
-            // Give the 503s a moment to go out; the connections must at least be resumed before stopping.
-            let graceEnd = clock.now + .seconds(1)
-            while core.pendingRequestCount > 0, clock.now < graceEnd { await Self.pause(.milliseconds(5)) }
         }
+        // Give the last responses a moment to go out, and libmicrohttpd to let go of resumed connections.
+        let graceEnd = clock.now + .seconds(1)
+        while core.pendingRequestCount > 0, clock.now < graceEnd { await Self.pause(.milliseconds(5)) }
         running.heartbeat.cancel()
 
         let sink = UnsafeMutablePointer<cmhd_logger>(bitPattern: running.logSink)
@@ -298,6 +310,8 @@ public final class HTTPServer: Sendable {
                 if listenSocket >= 0 { close(listenSocket) }
             }
             Unmanaged.passUnretained(core).release()
+            core.streamLoop.withLock { $0 }?.stop()
+            core.streamLoop.withLock { $0 = nil }
             sink?.deinitialize(count: 1)
             sink?.deallocate()
         }

@@ -28,10 +28,11 @@ let mhdStreamReader: MHD_ContentReaderCallback = { cls, _, buffer, capacity in
     return stream.read(into: UnsafeMutableRawPointer(buffer), capacity: capacity)
 }
 
-/// `MHD_ContentReaderFreeCallback` of a stream response: the server is done with it.
+/// `MHD_ContentReaderFreeCallback` of a stream response: libmicrohttpd is done with it (the stream goes on if its
+/// socket was taken over).
 let mhdStreamFree: MHD_ContentReaderFreeCallback = { cls in
     guard let cls else { return }
-    Unmanaged<ResponseStream>.fromOpaque(cls).takeRetainedValue().markEnded()
+    Unmanaged<ResponseStream>.fromOpaque(cls).takeRetainedValue().libraryReleased()
 }
 
 /// `MHD_KeyValueIterator` collecting into an `[(name: String, value: String)]` passed as `cls`.

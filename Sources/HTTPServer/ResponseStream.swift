@@ -9,15 +9,18 @@ import Synchronization
 ///
 /// Return it from a handler as `HTTPResponse(status: 200, headers: […], body: .stream(stream))`. Bytes written
 /// before the server picks the response up are buffered and sent first. The body is not chunked: it ends when the
-/// server closes the connection (`Connection: close`). It is never compressed. While there is nothing to send, the
-/// connection is suspended inside libmicrohttpd, so an idle stream costs no CPU.
+/// server closes the connection (`Connection: close`). It is never compressed.
 ///
-/// A write to a suspended stream goes straight to its socket (one `send`) and the connection stays suspended: resuming it would cost a walk over every suspended connection of
-/// its event loop in libmicrohttpd 0.9.75, paid per event. Only when the socket cannot take the whole write at
-/// once does the stream fall back to resuming the connection and letting libmicrohttpd send the bytes.
-/// The server writes a heartbeat comment to every open stream periodically, which is how a vanished client is
-/// noticed (a suspended socket is not watched): first a peek for its FIN, then the send, whose failure ends the
-/// stream.
+/// libmicrohttpd sends the response head and whatever was written before it. As soon as it asks for more and
+/// nothing is pending, the server takes the socket over: it keeps a duplicate of the descriptor, points
+/// libmicrohttpd's own descriptor at a placeholder and lets libmicrohttpd finish the connection (which frees its
+/// memory pool). From then on a write is one non-blocking `send` on the calling thread; what the socket cannot take
+/// at once waits in the stream and is sent by ``StreamSocketLoop`` when there is room. The loop also reports a
+/// client that closes its end, at once.
+///
+/// The server writes a heartbeat comment to every open stream periodically (for proxies, and to notice a client
+/// that vanished without closing). A client that has taken nothing of what is pending since the previous heartbeat
+/// is taken as gone.
 ///
 /// ```swift
 /// let stream = ResponseStream()
@@ -38,39 +41,38 @@ public final class ResponseStream: Sendable {
 
     struct State {
         var pending: [UInt8] = []
-        /// Bytes of `pending` already handed to libmicrohttpd.
+        /// Bytes of `pending` already sent (or handed to libmicrohttpd).
         var sent = 0
         var phase = Phase.open
         var attached = false
-        /// The connection this stream is sent on, while attached.
+        /// The connection that sends the head, until the socket is taken over.
         var connection: MHDConnection?
-        /// True while the reader has suspended the connection; whoever flips it back to false must resume it.
-        var suspended = false
-        /// The connection's socket, written directly while the connection is suspended and nothing is pending.
+        /// libmicrohttpd's descriptor of the connection's socket.
+        var librarySocket: Int32 = -1
+        /// The server's own descriptor of the socket once taken over (-1 before and after).
         var socket: Int32 = -1
-        /// A direct send failed or the client closed: the reader ends the body with an error (the connection is
-        /// closed, the close handlers run).
-        var clientGone = false
-        /// False after libmicrohttpd sent bytes (it may have left the socket corked): set back when suspending.
-        var socketReady = false
-        /// Writes that went straight to the socket (for tests: proof that the direct path is taken).
+        /// The stream's number in `loop` while its socket is watched there.
+        var loopID: UInt64 = 0
+        var loop: StreamSocketLoop?
+        /// Bytes sent on the taken-over socket, and their count at the previous heartbeat (a client that takes
+        /// nothing of what is pending between two heartbeats is gone).
+        var socketBytesSent = 0
+        var socketBytesSentAtHeartbeat = 0
+        /// Sends on the taken-over socket (for tests: proof that writes take that path).
         var directSends = 0
         var closeHandlers: [@Sendable () -> Void] = []
         /// The server's bookkeeping hook, run once when the stream ends.
         var detach: (@Sendable () -> Void)?
-        /// Resumes a finished stream's connection soon, together with others (see ``ServerCore/resumeSoon(_:)``).
+        /// Resumes the connection soon, together with others (see ``ServerCore/resumeSoon(_:)``).
         var resumeLater: (@Sendable (MHDConnection) -> Void)?
 
         var hasPending: Bool { sent < pending.count }
+        var ownsSocket: Bool { socket >= 0 }
     }
 
-    /// The largest write sent directly (events are small; a larger write goes through libmicrohttpd).
-    static let directSendLimit = 4096
-    /// Direct sends stop while this many bytes wait unacknowledged in the socket (a client that fell behind is
-    /// served through libmicrohttpd, which waits for the socket to drain).
-    static let directQueueLimit: Int32 = 64 * 1024
-    /// How long a direct send may wait to complete a write the socket took only part of.
-    static let partialWriteTimeout = Duration.milliseconds(200)
+    /// Bytes a stream may hold for a client that reads slower than it is written to; past this the client is
+    /// taken as gone (a plan is a few kilobytes; this is hundreds of them).
+    static let pendingLimit = 16 << 20
 
     let state = Mutex(State())
 
@@ -93,26 +95,31 @@ public final class ResponseStream: Sendable {
     /// - Returns: false once the stream was finished or has ended (the bytes are dropped).
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
-        let (accepted, resume) = state.withLock { state -> (Bool, MHDConnection?) in
-            guard state.phase == .open else { return (false, nil) }
-            if Self.sendDirectly(bytes, &state) { return (true, nil) }
-            state.pending.append(contentsOf: bytes)
-            return (true, Self.takeResume(&state))
+        var handlers: [@Sendable () -> Void] = []
+        let accepted = state.withLock { state -> Bool in
+            guard state.phase == .open else { return false }
+            guard !bytes.isEmpty else { return true }
+            if state.ownsSocket {
+                if !Self.send(bytes, &state) { handlers = Self.closeSocket(&state) }
+            } else {
+                state.pending.append(contentsOf: bytes)
+            }
+            return true
         }
-        resume?.resume()
+        for handler in handlers { handler() }
         return accepted
     }
 
     /// Ends the stream once every pending byte has been sent. Later writes return false.
     public func finish() {
-        let (resume, resumeLater) = state.withLock { state -> (MHDConnection?, (@Sendable (MHDConnection) -> Void)?) in
-            guard state.phase == .open else { return (nil, nil) }
+        let handlers = state.withLock { state -> [@Sendable () -> Void] in
+            guard state.phase == .open else { return [] }
             state.phase = .finishing
-            return (Self.takeResume(&state), state.resumeLater)
+            // Before the take-over libmicrohttpd ends the body once it has read everything pending.
+            guard state.ownsSocket, !state.hasPending else { return [] }
+            return Self.closeSocket(&state)
         }
-        guard let resume else { return }
-        // Everything written is already on the socket; only the close is left, and it can wait for a batch.
-        if let resumeLater { resumeLater(resume) } else { resume.resume() }
+        for handler in handlers { handler() }
     }
 
     /// True until ``finish()`` is called or the stream ends.
@@ -131,105 +138,187 @@ public final class ResponseStream: Sendable {
 
     // MARK: - Server side
 
-    /// If the connection is suspended, marks it resumed and returns it: the caller resumes it outside the lock.
-    /// (Resuming a connection that is not suspended is undefined behaviour in libmicrohttpd.)
-    private static func takeResume(_ state: inout State) -> MHDConnection? {
-        guard state.suspended, let connection = state.connection else { return nil }
-        state.suspended = false
-        return connection
-    }
-
-    /// Binds the stream to the connection that will send it. False if it was already attached or has ended.
+    /// Binds the stream to the connection that will send its head, and to the loop that takes its socket over
+    /// afterwards. False if it was already attached or has ended.
     func attach(
-        to connection: MHDConnection, socket: Int32, resumeLater: (@Sendable (MHDConnection) -> Void)? = nil,
-        detach: @escaping @Sendable () -> Void
+        to connection: MHDConnection, socket: Int32, loop: StreamSocketLoop,
+        resumeLater: @escaping @Sendable (MHDConnection) -> Void, detach: @escaping @Sendable () -> Void
     ) -> Bool {
         state.withLock { state in
             guard !state.attached, state.phase != .ended else { return false }
             state.attached = true
             state.connection = connection
-            state.socket = socket
+            state.librarySocket = socket
+            state.loop = loop
             state.detach = detach
             state.resumeLater = resumeLater
             return true
         }
     }
 
-    /// Writes `bytes` only if nothing is pending (a heartbeat must not pile up behind a client that stopped reading).
-    /// A suspended stream whose client has closed its end is ended instead.
+    /// Writes `bytes` if nothing is pending (a heartbeat must not pile up behind a client that stopped reading).
+    /// A client that took nothing of what was pending since the previous heartbeat is taken as gone.
     func writeHeartbeat(_ bytes: [UInt8]) {
-        let resume = state.withLock { state -> MHDConnection? in
-            guard state.phase == .open, !state.hasPending else { return nil }
-            if state.suspended, state.socket >= 0, !state.clientGone, Self.peerHasClosed(state.socket) {
-                state.clientGone = true
-                return Self.takeResume(&state)
+        let handlers = state.withLock { state -> [@Sendable () -> Void] in
+            guard state.phase == .open, state.ownsSocket else { return [] }
+            defer { state.socketBytesSentAtHeartbeat = state.socketBytesSent }
+            if state.hasPending {
+                guard state.socketBytesSent == state.socketBytesSentAtHeartbeat else { return [] }
+                return Self.closeSocket(&state)
             }
-            if Self.sendDirectly(bytes, &state) { return nil }
-            state.pending.append(contentsOf: bytes)
-            return Self.takeResume(&state)
+            return Self.send(bytes, &state) ? [] : Self.closeSocket(&state)
         }
-        resume?.resume()
+        for handler in handlers { handler() }
     }
 
-    // MARK: - Direct sends
+    /// libmicrohttpd's content reader: copies pending bytes; when nothing is pending, ends the body if the stream
+    /// is finished, and otherwise takes the socket over (see the type's documentation).
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        var handlers: [@Sendable () -> Void] = []
+        defer { for handler in handlers { handler() } }
+        return state.withLock { state -> Int in
+            if state.hasPending, !state.ownsSocket {
+                let count = min(capacity, state.pending.count - state.sent)
+                state.pending.withUnsafeBytes { source in
+                    buffer.copyMemory(from: source.baseAddress! + state.sent, byteCount: count)
+                }
+                state.sent += count
+                if state.sent == state.pending.count { Self.dropSent(&state) }
+                return count
+            }
+            guard state.phase == .open, !state.ownsSocket, let connection = state.connection,
+                let loop = state.loop, let resumeLater = state.resumeLater
+            else {
+                // Finished, or taken over already (libmicrohttpd now holds the placeholder): its part is done.
+                return Int(MHDConstants.endOfStream)
+            }
+            switch takeOver(connection, loop: loop, &state) {
+            case .tookOver:
+                break
+            case .failedBeforeSuspending:
+                handlers = Self.end(&state)
+                return Int(MHDConstants.endWithError)
+            case .failedSuspended:
+                // The connection is suspended: it must be resumed, and then it ends (the stream has).
+                handlers = Self.end(&state)
+            }
+            resumeLater(connection)
+            return 0
+        }
+    }
 
-    /// Sends `bytes` straight to the socket if the connection is suspended with nothing pending, the write is small
-    /// and the socket is not backed up. True if sent. False: the caller queues the bytes and resumes the
-    /// connection, and libmicrohttpd sends them, or, if the send showed the client gone (`clientGone` set), the
-    /// reader ends the body with an error.
-    private static func sendDirectly(_ bytes: [UInt8], _ state: inout State) -> Bool {
-        guard state.suspended, !state.hasPending, !state.clientGone, state.socket >= 0,
-            !bytes.isEmpty, bytes.count <= directSendLimit
-        else { return false }
-        var queued: Int32 = 0
-        guard ioctl(state.socket, UInt(TIOCOUTQ), &queued) == 0, queued <= directQueueLimit else { return false }
-        let socket = state.socket
-        let sent = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        if sent < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return false }
-        // A part sent is completed here, before anything else can be written (a heartbeat or event must not land
-        // inside another one).
-        if sent >= 0, sent == bytes.count || finish(bytes[sent...], on: socket) {
-            state.directSends += 1
+    private enum TakeOver { case tookOver, failedBeforeSuspending, failedSuspended }
+
+    /// Takes the socket from libmicrohttpd (called from its reader, on its thread, with nothing pending).
+    private func takeOver(_ connection: MHDConnection, loop: StreamSocketLoop, _ state: inout State) -> TakeOver {
+        let library = state.librarySocket
+        guard library >= 0 else { return .failedBeforeSuspending }
+        let own = fcntl(library, F_DUPFD_CLOEXEC, 0)
+        guard own >= 0 else { return .failedBeforeSuspending }
+        // Suspending takes libmicrohttpd's descriptor out of its epoll set while it still names the client's
+        // socket; only then may that descriptor be pointed at the placeholder. Resumed, libmicrohttpd sees a dead
+        // socket, asks for the body (which has ended for it) and closes its placeholder copy.
+        connection.suspend()
+        guard dup2(loop.placeholder, library) >= 0, let id = loop.register(self, socket: own) else {
+            close(own)
+            return .failedSuspended
+        }
+        state.socket = own
+        state.loopID = id
+        state.connection = nil
+        state.librarySocket = -1
+        Self.prepareForDirectSends(own)
+        return .tookOver
+    }
+
+    /// Sends `bytes` now, or as much as the socket takes and keeps the rest pending (watched by the loop). False if
+    /// the client is gone (or has fallen more than ``pendingLimit`` behind).
+    private static func send(_ bytes: [UInt8], _ state: inout State) -> Bool {
+        if state.hasPending {
+            guard state.pending.count - state.sent + bytes.count <= pendingLimit else { return false }
+            state.pending.append(contentsOf: bytes)
             return true
         }
-        // The client is gone, or stalled in the middle of a write: either way the connection closes. The bytes
-        // count as written, like bytes queued on a socket whose client then vanishes.
-        state.clientGone = true
-        return false
-    }
-
-    /// Sends the rest of a partly sent write, waiting for the socket up to ``partialWriteTimeout`` (a client whose
-    /// buffer filled just now is reading; one that does not drain a few kilobytes in that time is taken as gone).
-    private static func finish(_ rest: ArraySlice<UInt8>, on socket: Int32) -> Bool {
-        var rest = rest
-        let deadline = ContinuousClock.now + partialWriteTimeout
-        while !rest.isEmpty {
-            let sent = rest.withUnsafeBytes {
-                send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-            }
-            if sent > 0 {
-                rest = rest.dropFirst(sent)
-                continue
-            }
-            guard sent < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return false }
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { return false }
-            var descriptor = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&descriptor, 1, Int32(max(1, left / .milliseconds(1))))
+        let sent = bytes.withUnsafeBytes {
+            Glibc.send(state.socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
         }
+        if sent < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return false }
+        state.directSends += 1
+        let count = max(sent, 0)
+        state.socketBytesSent += count
+        guard count < bytes.count else { return true }
+        state.pending.append(contentsOf: bytes[count...])
+        state.sent = 0
+        state.loop?.watchWritable(state.socket, id: state.loopID, true)
         return true
     }
 
-    /// True if the client has closed its end (a peek reads end-of-file) or the connection was reset.
-    private static func peerHasClosed(_ socket: Int32) -> Bool {
-        var byte: UInt8 = 0
-        let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        if received == 0 { return true }
-        return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+    /// Sends what is pending as far as the socket takes it. False if the client is gone.
+    private static func flush(_ state: inout State) -> Bool {
+        while state.hasPending {
+            let sent = state.pending.withUnsafeBytes { source in
+                Glibc.send(
+                    state.socket, source.baseAddress! + state.sent, source.count - state.sent,
+                    Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
+            }
+            state.sent += sent
+            state.socketBytesSent += sent
+        }
+        dropSent(&state)
+        state.loop?.watchWritable(state.socket, id: state.loopID, false)
+        return true
+    }
+
+    private static func dropSent(_ state: inout State) {
+        state.pending.removeAll(keepingCapacity: state.pending.capacity <= 16 * 1024)
+        state.sent = 0
+    }
+
+    /// ``StreamSocketLoop``: something happened on the taken-over socket `id`.
+    func socketEvent(id: UInt64, clientClosed: Bool, readable: Bool, writable: Bool) {
+        let handlers = state.withLock { state -> [@Sendable () -> Void] in
+            guard state.phase != .ended, state.ownsSocket, state.loopID == id else { return [] }
+            if clientClosed || (readable && !Self.discardInput(state.socket)) { return Self.closeSocket(&state) }
+            if writable {
+                guard Self.flush(&state) else { return Self.closeSocket(&state) }
+                if state.phase == .finishing, !state.hasPending { return Self.closeSocket(&state) }
+            }
+            return []
+        }
+        for handler in handlers { handler() }
+    }
+
+    /// Reads and drops whatever the client sent after its request. False if it has closed its end.
+    private static func discardInput(_ socket: Int32) -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 512)
+        while true {
+            let received = scratch.withUnsafeMutableBytes {
+                recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
+            if received > 0 { continue }
+            if received == 0 { return false }
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+        }
+    }
+
+    /// Closes the taken-over socket (a FIN: unread input is dropped first, or the close would be a reset) and ends
+    /// the stream. Returns the close handlers, to be run outside the lock.
+    private static func closeSocket(_ state: inout State) -> [@Sendable () -> Void] {
+        if state.ownsSocket {
+            state.loop?.unregister(state.loopID)
+            _ = discardInput(state.socket)
+            close(state.socket)
+            state.socket = -1
+        }
+        return end(&state)
     }
 
     /// Makes the socket send each write at once: libmicrohttpd may have corked it (or left Nagle on) expecting
-    /// more bytes of its own; direct sends come later and one at a time.
+    /// more bytes of its own; the stream's writes come later and one at a time.
     private static func prepareForDirectSends(_ socket: Int32) {
         var off: Int32 = 0
         var on: Int32 = 1
@@ -238,55 +327,36 @@ public final class ResponseStream: Sendable {
         _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, size)
     }
 
-    /// libmicrohttpd's content reader: copies pending bytes, ends the body when finished and drained, and
-    /// otherwise suspends the connection (under the lock, so a concurrent write sees `suspended` only once the
-    /// connection really is suspended).
-    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int {
-        state.withLock { state -> Int in
-            if state.clientGone { return Int(MHDConstants.endWithError) }
-            if state.hasPending {
-                state.socketReady = false
-                let count = min(capacity, state.pending.count - state.sent)
-                state.pending.withUnsafeBytes { source in
-                    buffer.copyMemory(from: source.baseAddress! + state.sent, byteCount: count)
-                }
-                state.sent += count
-                if state.sent == state.pending.count {
-                    state.pending.removeAll(keepingCapacity: state.pending.capacity <= 16 * 1024)
-                    state.sent = 0
-                }
-                return count
-            }
-            guard state.phase == .open, let connection = state.connection else {
-                return Int(MHDConstants.endOfStream)
-            }
-            if !state.socketReady, state.socket >= 0 {
-                Self.prepareForDirectSends(state.socket)
-                state.socketReady = true
-            }
-            state.suspended = true
-            connection.suspend()
-            return 0
+    /// libmicrohttpd let go of the response: the stream ends, unless its socket was taken over.
+    func libraryReleased() {
+        let handlers = state.withLock { state -> [@Sendable () -> Void] in
+            state.connection = nil
+            state.librarySocket = -1
+            guard !state.ownsSocket else { return [] }
+            return Self.end(&state)
         }
+        for handler in handlers { handler() }
     }
 
     /// Marks the stream ended (the server released it, or it will never be sent) and runs the close handlers.
     func markEnded() {
-        let handlers = state.withLock { state -> [@Sendable () -> Void] in
-            guard state.phase != .ended else { return [] }
-            state.phase = .ended
-            state.connection = nil
-            state.socket = -1
-            state.suspended = false
-            state.pending = []
-            state.sent = 0
-            var handlers = state.closeHandlers
-            if let detach = state.detach { handlers.insert(detach, at: 0) }
-            state.closeHandlers = []
-            state.detach = nil
-            state.resumeLater = nil
-            return handlers
-        }
+        let handlers = state.withLock { state in Self.closeSocket(&state) }
         for handler in handlers { handler() }
+    }
+
+    private static func end(_ state: inout State) -> [@Sendable () -> Void] {
+        guard state.phase != .ended else { return [] }
+        state.phase = .ended
+        state.connection = nil
+        state.pending = []
+        state.sent = 0
+        state.loop = nil
+        state.loopID = 0
+        var handlers = state.closeHandlers
+        if let detach = state.detach { handlers.insert(detach, at: 0) }
+        state.closeHandlers = []
+        state.detach = nil
+        state.resumeLater = nil
+        return handlers
     }
 }

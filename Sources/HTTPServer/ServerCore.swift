@@ -271,14 +271,24 @@ final class ServerCore: Sendable {
     private func attachStream(_ stream: ResponseStream, to connection: OpaquePointer, draining: Bool)
         -> OpaquePointer?
     {
+        guard let loop = streamLoop.withLock({ $0 }) else { return nil }
         let id = ObjectIdentifier(stream)
+        // With a per-address limit a stream counts as a connection of its client for as long as it is open (its
+        // socket outlives libmicrohttpd's connection; both count while the head is being sent).
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        let address =
+            configuration.connectionsPerAddress > 0 && cmhd_connection_address_key(connection, &high, &low) == 1
+            ? ClientAddressKey(high: high, low: low) : nil
         let attached = stream.attach(
-            to: MHDConnection(connection), socket: Int32(cmhd_connection_socket(connection)),
+            to: MHDConnection(connection), socket: Int32(cmhd_connection_socket(connection)), loop: loop,
             resumeLater: { [self] in resumeSoon($0) }
         ) { [self] in
             _ = state.withLock { $0.streams.removeValue(forKey: id) }
+            if let address { connectionClosed(from: address) }
         }
         guard attached else { return nil }
+        if let address { connectionStarted(from: address) }
         state.withLock { $0.streams[id] = stream }
         let cls = Unmanaged.passRetained(stream).toOpaque()
         guard
@@ -302,17 +312,19 @@ final class ServerCore: Sendable {
 
     // MARK: - Streams and shutdown
 
-    /// Finished streams whose connections wait to be resumed (and closed) in one batch.
+    /// The loop that holds streams' sockets after their heads are sent (set while the server runs).
+    let streamLoop = Mutex<StreamSocketLoop?>(nil)
+
+    /// Connections whose streams' sockets were taken over, waiting to be resumed (and let go) in one batch.
     let finishedStreams = Mutex<[MHDConnection]>([])
 
-    /// How long a finished stream's close may wait for others to share its resume.
+    /// How long a taken-over connection may wait for others to share its resume.
     static let finishedStreamBatchDelay = DispatchTimeInterval.milliseconds(20)
 
-    /// Resumes `connection` (a finished stream's, its last bytes already on the socket) within
-    /// ``finishedStreamBatchDelay``, with every other one finished meanwhile. libmicrohttpd 0.9.75 walks all of a
-    /// loop's suspended connections (every idle stream) in each loop iteration that has a resume to process: when
-    /// plans end streams a thousand times a second, one walk per batch rather than one per stream is what keeps
-    /// delivery from growing with the number of idle streams.
+    /// Resumes `connection` (suspended by its stream when the socket was taken over) within
+    /// ``finishedStreamBatchDelay``, with every other one meanwhile. libmicrohttpd 0.9.75 walks all of a loop's
+    /// suspended connections in each loop iteration that has a resume to process: when streams open by the
+    /// thousand a second, one walk per batch rather than one per stream.
     func resumeSoon(_ connection: MHDConnection) {
         let first = finishedStreams.withLock { batch in
             batch.append(connection)
@@ -320,12 +332,17 @@ final class ServerCore: Sendable {
         }
         guard first else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.finishedStreamBatchDelay) { [self] in
-            let batch = finishedStreams.withLock { batch in
-                defer { batch = [] }
-                return batch
-            }
-            for connection in batch { connection.resume() }
+            resumeFinishedNow()
         }
+    }
+
+    /// Resumes every connection waiting in the batch (each is taken out first: it is resumed exactly once).
+    func resumeFinishedNow() {
+        let batch = finishedStreams.withLock { batch in
+            defer { batch = [] }
+            return batch
+        }
+        for connection in batch { connection.resume() }
     }
 
     var openStreamCount: Int { state.withLock { $0.streams.count } }
@@ -356,6 +373,12 @@ final class ServerCore: Sendable {
             return Array(state.streams.values)
         }
         for stream in streams { stream.finish() }
+    }
+
+    /// Ends every stream still open (shutdown, after the wait for them to flush).
+    func closeStreams() {
+        let streams = state.withLock { Array($0.streams.values) }
+        for stream in streams { stream.markEnded() }
     }
 
     /// True when no stream is open and no request is parked in a handler.

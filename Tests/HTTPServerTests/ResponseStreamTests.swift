@@ -204,19 +204,20 @@ import Testing
         return router
     }
 
-    static func isSuspended(_ stream: ResponseStream?) -> Bool {
-        stream?.state.withLock { $0.suspended && !$0.hasPending } ?? false
+    /// True once the server has taken the stream's socket over from libmicrohttpd and nothing is pending.
+    static func isTakenOver(_ stream: ResponseStream?) -> Bool {
+        stream?.state.withLock { $0.ownsSocket && !$0.hasPending } ?? false
     }
 
-    /// Small writes to an idle stream go straight to its socket; a large one goes through libmicrohttpd; the
-    /// client reads every byte in order, then the close that ends the body.
+    /// Writes to an idle stream, small and large, go straight to its socket; the client reads every byte in order,
+    /// then the close that ends the body.
     @Test func writesToAnIdleStreamGoStraightToTheSocketInOrder() async throws {
         let streams = Streams()
         let closes = Counter()
         try await withServer(Self.quietRouter(streams, closes: closes)) { server in
             let client = try TestClient(port: server.port)
             try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
             let stream = try #require(streams.all.first)
             var expected = ""
             for index in 0..<100 {
@@ -249,7 +250,7 @@ import Testing
             try await withServer(Self.quietRouter(streams, closes: closes)) { server in
                 let client = try TestClient(port: server.port)
                 try await client.send(request)
-                #expect(await eventually { Self.isSuspended(streams.all.first) })
+                #expect(await eventually { Self.isTakenOver(streams.all.first) })
                 let stream = try #require(streams.all.first)
                 stream.write(Array("data: one\n\n".utf8))
                 stream.write(Array("data: two\n\n".utf8))
@@ -272,7 +273,7 @@ import Testing
         try await withServer(Self.quietRouter(streams, closes: closes)) { server in
             let client = try TestClient(port: server.port)
             try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
             let stream = try #require(streams.all.first)
             var expected = ""
             let line = String(repeating: "y", count: 1_000)
@@ -289,8 +290,8 @@ import Testing
         }
     }
 
-    /// A stream idle (to libmicrohttpd: only direct heartbeats) for longer than the connection timeout still gets
-    /// a large write, which goes through libmicrohttpd after a resume.
+    /// A stream idle for longer than libmicrohttpd's connection timeout (which no longer applies: the socket is the
+    /// server's own once the head is sent) still gets a large write.
     @Test func aLargeWriteAfterALongIdleStretchStillArrives() async throws {
         let streams = Streams()
         let closes = Counter()
@@ -299,7 +300,7 @@ import Testing
         try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
             let client = try TestClient(port: server.port)
             try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
             try await Task.sleep(for: .milliseconds(2_500))
             let stream = try #require(streams.all.first)
             #expect(stream.isOpen)
@@ -311,21 +312,92 @@ import Testing
         }
     }
 
-    /// A client that closes its end (a FIN, no reset) is noticed at the next heartbeat: nothing is written to
-    /// its stream for that.
-    @Test func aClosedClientIsNoticedAtTheNextHeartbeat() async throws {
+    /// A client that closes its end (a FIN, no reset) is noticed at once, long before the next heartbeat.
+    @Test func aClosedClientIsNoticedAtOnce() async throws {
         let streams = Streams()
         let closes = Counter()
-        var configuration = Self.configuration(heartbeat: .milliseconds(300))
-        configuration.heartbeatBytes = Array(": hb\n\n".utf8)
-        try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
+        try await withServer(Self.quietRouter(streams, closes: closes), configuration: Self.configuration()) {
+            server in
             let client = try TestClient(port: server.port)
             try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isSuspended(streams.all.first) })
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
             client.closeSendingSide()
-            #expect(await eventually(timeout: .seconds(2)) { closes.count == 1 })
+            #expect(await eventually(timeout: .seconds(1)) { closes.count == 1 })
             #expect(server.openStreamCount == 0)
         }
+    }
+
+    /// Open streams do not hold libmicrohttpd connections: with room for two connections, five streams are open
+    /// at once, each gets its event, and ordinary requests are still answered.
+    @Test func openStreamsDoNotHoldLibraryConnections() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration()
+        configuration.threadPoolSize = 1
+        configuration.connectionLimit = 2
+        var router = Self.quietRouter(streams, closes: closes)
+        router.get("/ping") { _ in HTTPResponse(status: 200, headers: [:], body: .bytes(Array("pong".utf8))) }
+        try await withServer(router, configuration: configuration) { server in
+            var clients: [TestClient] = []
+            for index in 1...5 {
+                let client = try TestClient(port: server.port)
+                try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(await eventually { streams.all.count == index && streams.all.allSatisfy(Self.isTakenOver) })
+                clients.append(client)
+            }
+            for (index, stream) in streams.all.enumerated() { stream.write(Array("data: \(index)\n\n".utf8)) }
+            for (index, client) in clients.enumerated() {
+                #expect(await client.readUntil("data: \(index)\n\n").contains("data: \(index)\n\n"))
+            }
+            let ping = try TestClient(port: server.port)
+            try await ping.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await ping.readResponse().text == "pong")
+            #expect(server.openStreamCount == 5)
+        }
+    }
+
+    /// A client that stopped reading, with bytes pending and none taken between two heartbeats, is dropped.
+    @Test func aClientThatTakesNothingBetweenTwoHeartbeatsIsDropped() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(
+            Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(300))
+        ) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
+            let stream = try #require(streams.all.first)
+            let event = Array(("data: " + String(repeating: "z", count: 1_000) + "\n\n").utf8)
+            for _ in 0..<8_000 { stream.write(event) }
+            #expect(stream.state.withLock { $0.hasPending }, "8 MB cannot all fit in the socket buffers")
+            #expect(await eventually(timeout: .seconds(3)) { closes.count == 1 })
+            #expect(server.openStreamCount == 0)
+            _ = client
+        }
+    }
+
+    /// Shutdown does not wait past its timeout for a client that does not read: the stream is closed.
+    @Test func shutdownClosesAStreamWhoseClientDoesNotRead() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration()
+        configuration.shutdownTimeout = .milliseconds(300)
+        let server = HTTPServer(
+            configuration: configuration, router: Self.quietRouter(streams, closes: closes),
+            logger: Logger(label: "t", handler: InMemoryLogHandler()))
+        try server.start()
+        let client = try TestClient(port: server.port)
+        try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await eventually { Self.isTakenOver(streams.all.first) })
+        let stream = try #require(streams.all.first)
+        let event = Array(("data: " + String(repeating: "w", count: 1_000) + "\n\n").utf8)
+        for _ in 0..<8_000 { stream.write(event) }
+        let start = ContinuousClock.now
+        await server.shutdown()
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(closes.count == 1)
+        #expect(server.openStreamCount == 0)
+        _ = client
     }
 
     @Test func unsentStreamStillFiresOnClose() {
