@@ -116,7 +116,10 @@ const ru = {
     next: "Продолжить",
     toCheck: "Продолжить к проверке ответов",
     optional: " (необязательно)",
-    dateHint: "Например, 03.12.2026",
+    // The date control is the browser's own (its typed order follows the browser's locale): no format example.
+    dateHint: "Выберите дату в календаре или введите её",
+    // A browser without a date control shows a plain text field: there the format is ours.
+    dateTextHint: "Например, 03.12.2026",
     moneySuffix: "₽",
     moneyHint: "Сумма в рублях, например 12\u00A0345,67",
     phoneHint: "Например, +7\u00A0916\u00A0123-45-67",
@@ -136,7 +139,7 @@ const ru = {
     required: (label) => `Ответьте на вопрос «${label}»`,
     requiredChoice: (label) => `Выберите ответ на вопрос «${label}»`,
     tooLong: (label, n) => `Ответ на вопрос «${label}» должен быть не длиннее ${n} ${plural(n, "символа", "символов", "символов")}`,
-    badDate: (label) => `Введите дату в поле «${label}», например 03.12.2026`,
+    badDate: (label) => `Введите дату в поле «${label}» полностью: день, месяц и год`,
     futureDate: (label) => `«${label}» не может быть в будущем`,
     beforeDate: (label, other, date) => `«${label}» не может быть раньше, чем «${other}» (${date})`,
     badNumber: (label) => `Введите в поле «${label}» целое число`,
