@@ -298,8 +298,11 @@ const ru = {
     text: "Возможно, ссылка устарела или в ней опечатка.",
   },
 
-  // Server error codes whose message this catalog words itself (the server's messages are Russian).
-  apiErrors: {},
+  // Server error codes whose message this catalog words itself (the server's messages are Russian, except the
+  // ones below).
+  apiErrors: {
+    shutting_down: "Сервис перезапускается, попробуйте через несколько секунд",
+  },
 
   errorPage: {
     heading: "Не удалось открыть страницу",
