@@ -199,6 +199,10 @@ const en = {
       "Get the documents listed below ready.",
       "You can follow the status of the claim on this page or in your list of claims.",
     ],
+    nextInWork: [
+      "We will check the claim and phone you if we need more details.",
+      "You can follow the status of the claim on this page or in your list of claims.",
+    ],
     docsHeading: "Documents you will need",
     docRequired: "required",
     docOptional: "if you have it",

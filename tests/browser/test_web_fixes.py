@@ -1,0 +1,60 @@
+"""Browser tests for the web-fixes branch: the claim page once the documents were sent. Real Chromium, real clpr
+(embedded SQLite store)."""
+
+from selenium.webdriver.common.by import By
+
+from documents_ui import send_documents
+from test_flow import css, log_in, step
+from test_review_fixes import click_in_frame, main_text, stored, submitted_claim
+
+def claim_page(driver, base, claim_id):
+    """The claim page as on a later visit (without the «Заявка принята» panel of the tab that confirmed)."""
+    driver.execute_script("sessionStorage.removeItem('clpr.justConfirmed')")
+    driver.get(base + f"/#/claims/{claim_id}")
+    driver.refresh()
+    step(driver, "done")
+
+
+def test_claim_in_work_no_longer_asks_for_documents(server_factory, browser):
+    server = server_factory(CLPR_PLANNER_DELAY_MS="300")
+    log_in(browser, server)
+    claim_id = submitted_claim(browser)
+    browser.get(server.base + f"/#/claims/{claim_id}/wait")
+    step(browser, "confirm", timeout=20)
+    click_in_frame(browser, "confirm")
+    step(browser, "documents")
+
+    # Waiting for documents: the claim page asks for them (the plan's upload step, the list to get ready).
+    assert stored(browser, claim_id)["status"] == "awaiting_documents"
+    claim_page(browser, server.base, claim_id)
+    assert browser.find_elements(By.ID, "to-documents")
+    assert "Загрузите документы из списка." in css(browser, "#next-steps").text
+    assert "Какие документы понадобятся" in main_text(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, "#documents .document-item")
+
+    # The documents sent (in work): right after sending, and on a later visit, nothing asks for documents any more.
+    browser.get(server.base + f"/#/claims/{claim_id}/documents")
+    send_documents(browser, step)
+    assert stored(browser, claim_id)["status"] == "in_work"
+    for later in (False, True):
+        if later:
+            claim_page(browser, server.base, claim_id)
+        text = main_text(browser)
+        assert "В работе" in css(browser, "#claim-status").text
+        next_steps = css(browser, "#next-steps").text
+        assert "Загрузите" not in next_steps and "Подготовьте документы" not in next_steps, next_steps
+        assert "Специалист проверит заявление" in next_steps  # the plan's other steps stay
+        assert "Какие документы понадобятся" not in text
+        assert browser.find_elements(By.ID, "documents") == []
+        assert browser.find_elements(By.ID, "upload-note") == []
+        assert browser.find_elements(By.ID, "to-documents") == []
+        assert browser.find_elements(By.CSS_SELECTOR, "#uploaded-documents .uploaded-file")  # what was sent
+
+    # The same in English.
+    browser.execute_script("localStorage.setItem('clpr.lang', 'en')")
+    browser.refresh()
+    step(browser, "done")
+    text = main_text(browser)
+    assert "In progress" in css(browser, "#claim-status").text
+    assert "Documents you will need" not in text and "Get the documents listed below ready" not in text
+    assert browser.find_elements(By.ID, "documents") == []
