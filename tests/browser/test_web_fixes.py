@@ -1,11 +1,14 @@
-"""Browser tests for the web-fixes branch: the claim page once the documents were sent. Real Chromium, real clpr
-(embedded SQLite store)."""
+"""Browser tests for the web-fixes branch: the claim page once the documents were sent, the keyboard focus after the
+language switch. Real Chromium, real clpr (embedded SQLite store)."""
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from documents_ui import send_documents
+from test_experience import active_id, press
 from test_flow import css, log_in, step
-from test_review_fixes import click_in_frame, main_text, stored, submitted_claim
+from test_review_fixes import api, click_in_frame, main_text, stored, submitted_claim
 
 def claim_page(driver, base, claim_id):
     """The claim page as on a later visit (without the «Заявка принята» panel of the tab that confirmed)."""
@@ -58,3 +61,50 @@ def test_claim_in_work_no_longer_asks_for_documents(server_factory, browser):
     assert "In progress" in css(browser, "#claim-status").text
     assert "Documents you will need" not in text and "Get the documents listed below ready" not in text
     assert browser.find_elements(By.ID, "documents") == []
+
+
+def html_lang(driver):
+    return driver.execute_script("return document.documentElement.lang")
+
+
+def test_focus_returns_to_the_language_switch_after_switching(server_factory, browser):
+    server = server_factory()
+    browser.get(server.base + "/")
+    step(browser, "login")
+    assert html_lang(browser) == "ru"
+
+    # By keyboard: Enter on the switch; the page comes back in English with the focus on the switch.
+    browser.execute_script("document.getElementById('language-switch').focus()")
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: html_lang(d) == "en")
+    step(browser, "login")
+    assert "Sign in with your phone number" in main_text(browser)
+    WebDriverWait(browser, 5).until(lambda d: active_id(d) == "language-switch")
+    assert css(browser, "#language-switch").text == "Русский"
+
+    # And back: Enter again (the focus is still there).
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: html_lang(d) == "ru")
+    step(browser, "login")
+    WebDriverWait(browser, 5).until(lambda d: active_id(d) == "language-switch")
+    assert css(browser, "#language-switch").text == "English"
+
+    # Only right after switching: an ordinary reload starts at the top of the page, as before.
+    browser.refresh()
+    step(browser, "login")
+    assert browser.execute_script("return document.activeElement === document.body")
+
+    # A page whose view moves the focus on its own (a wizard question named in the address): after switching,
+    # the focus is on the switch, not on the question.
+    log_in(browser, server)
+    claim_id = api(browser, "POST", "/api/v1/claims", {"type_code": "travel"})["body"]["claim_id"]
+    browser.get(server.base + f"/#/claims/{claim_id}/step/1?q=trip_country")
+    browser.refresh()
+    step(browser, "wizard")
+    WebDriverWait(browser, 5).until(lambda d: active_id(d) == "q-trip_country")
+    browser.execute_script("document.getElementById('language-switch').focus()")
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: html_lang(d) == "en")
+    step(browser, "wizard")
+    WebDriverWait(browser, 5).until(lambda d: active_id(d) == "language-switch")
+    assert browser.current_url.endswith(f"/claims/{claim_id}/step/1?q=trip_country")
