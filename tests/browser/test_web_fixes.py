@@ -1,5 +1,5 @@
 """Browser tests for the web-fixes branch: the claim page once the documents were sent, the keyboard focus after the
-language switch. Real Chromium, real clpr (embedded SQLite store)."""
+language switch, the language named in the page's address. Real Chromium, real clpr (embedded SQLite store)."""
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -9,6 +9,7 @@ from documents_ui import send_documents
 from test_experience import active_id, press
 from test_flow import css, log_in, step
 from test_review_fixes import api, click_in_frame, main_text, stored, submitted_claim
+
 
 def claim_page(driver, base, claim_id):
     """The claim page as on a later visit (without the «Заявка принята» panel of the tab that confirmed)."""
@@ -108,3 +109,50 @@ def test_focus_returns_to_the_language_switch_after_switching(server_factory, br
     step(browser, "wizard")
     WebDriverWait(browser, 5).until(lambda d: active_id(d) == "language-switch")
     assert browser.current_url.endswith(f"/claims/{claim_id}/step/1?q=trip_country")
+
+
+def stored_language(driver):
+    return driver.execute_script("return localStorage.getItem('clpr.lang')")
+
+
+def test_language_named_in_the_address_is_chosen_and_kept(server_factory, browser):
+    """The browser prefers Russian (conftest's `browser`); `?lang=` in the address wins, and is kept as the
+    switch's choice is."""
+    server = server_factory()
+    browser.get(server.base + "/?lang=en")
+    step(browser, "login")
+    assert html_lang(browser) == "en"
+    assert "Sign in with your phone number" in main_text(browser)
+    assert stored_language(browser) == "en"
+    # The page asks the API in English too (the claim types come in the page's language).
+    titles = browser.execute_script(
+        "const {api} = await import('/js/api.js'); return (await api.claimTypes()).claim_types.map((t) => t.title)")
+    assert titles and all(t.isascii() for t in titles), titles
+
+    # Kept: the plain address stays English.
+    browser.get(server.base + "/#/login")
+    browser.refresh()
+    step(browser, "login")
+    assert html_lang(browser) == "en" and stored_language(browser) == "en"
+
+    # With a route after the #, and the other language.
+    browser.get(server.base + "/?lang=ru#/login")
+    step(browser, "login")
+    assert html_lang(browser) == "ru" and stored_language(browser) == "ru"
+    assert "Войдите по номеру телефона" in main_text(browser)
+
+    # The switch still works on such an address: the address follows the choice, so a reload keeps it.
+    css(browser, "#language-switch").click()
+    WebDriverWait(browser, 10).until(lambda d: html_lang(d) == "en")
+    step(browser, "login")
+    assert "lang=en" in browser.current_url and browser.current_url.endswith("#/login")
+    assert stored_language(browser) == "en"
+    browser.refresh()
+    step(browser, "login")
+    assert html_lang(browser) == "en"
+
+    # A language the page does not have is ignored: the kept choice stays.
+    browser.get(server.base + "/?lang=de#/login")
+    browser.refresh()
+    step(browser, "login")
+    assert html_lang(browser) == "en" and stored_language(browser) == "en"
