@@ -33,6 +33,20 @@ const main = document.getElementById("main");
 let seq = 0;
 let cleanups = [];
 let firstRender = true;
+// The language switch reloads the page: the new page gives the keyboard focus back to the switch (a flag for
+// this tab, read once), instead of leaving it on <body> at the top of the page.
+const SWITCHED_KEY = "clpr.languageSwitched";
+let focusSwitch = takeSwitched();
+
+function takeSwitched() {
+  try {
+    const set = sessionStorage.getItem(SWITCHED_KEY) === "1";
+    sessionStorage.removeItem(SWITCHED_KEY);
+    return set;
+  } catch (e) {
+    return false;
+  }
+}
 let pendingFlash = null;
 let prev = { path: "", params: {} };
 
@@ -127,7 +141,13 @@ async function route() {
       for (const n of nodes.flat()) if (n) main.append(n);
       setTitle(title);
       const target = typeof opts.focus === "string" ? document.getElementById(opts.focus) : opts.focus;
-      if (target) {
+      if (focusSwitch) {
+        // Just switched language: the focus stays on the switch (unless the person has moved it meanwhile).
+        focusSwitch = false;
+        const active = document.activeElement;
+        const languageSwitch = document.getElementById("language-switch");
+        if (languageSwitch && (!active || active === document.body || active === languageSwitch)) languageSwitch.focus();
+      } else if (target) {
         target.focus();
       } else if (!firstRender) {
         window.scrollTo(0, 0);
@@ -205,14 +225,23 @@ for (const [sel, text] of [[".skip-link", T.skipLink], [".header__name", T.servi
 const headerInner = document.querySelector(".header__inner");
 if (headerInner) {
   const sw = T.languageSwitch;
-  headerInner.append(h("button", {
+  const languageSwitch = h("button", {
     type: "button",
     class: "header__lang",
     id: "language-switch",
     lang: sw.lang,
     title: sw.hint,
-    onclick: () => setLanguage(sw.lang),
-  }, sw.label));
+    onclick: () => {
+      try {
+        sessionStorage.setItem(SWITCHED_KEY, "1");
+      } catch (e) {
+        // storage disabled: the new page starts with the focus at the top, as on any load
+      }
+      setLanguage(sw.lang);
+    },
+  }, sw.label);
+  headerInner.append(languageSwitch);
+  if (focusSwitch) languageSwitch.focus(); // from the start, while the first view loads
 }
 
 // Inside Telegram the person is signed in with Telegram's signed launch data first; a refusal

@@ -116,7 +116,10 @@ const ru = {
     next: "Продолжить",
     toCheck: "Продолжить к проверке ответов",
     optional: " (необязательно)",
-    dateHint: "Например, 03.12.2026",
+    // The date control is the browser's own (its typed order follows the browser's locale): no format example.
+    dateHint: "Выберите дату в календаре или введите её",
+    // A browser without a date control shows a plain text field: there the format is ours.
+    dateTextHint: "Например, 03.12.2026",
     moneySuffix: "₽",
     moneyHint: "Сумма в рублях, например 12\u00A0345,67",
     phoneHint: "Например, +7\u00A0916\u00A0123-45-67",
@@ -136,7 +139,7 @@ const ru = {
     required: (label) => `Ответьте на вопрос «${label}»`,
     requiredChoice: (label) => `Выберите ответ на вопрос «${label}»`,
     tooLong: (label, n) => `Ответ на вопрос «${label}» должен быть не длиннее ${n} ${plural(n, "символа", "символов", "символов")}`,
-    badDate: (label) => `Введите дату в поле «${label}», например 03.12.2026`,
+    badDate: (label) => `Введите дату в поле «${label}» полностью: день, месяц и год`,
     futureDate: (label) => `«${label}» не может быть в будущем`,
     beforeDate: (label, other, date) => `«${label}» не может быть раньше, чем «${other}» (${date})`,
     badNumber: (label) => `Введите в поле «${label}» целое число`,
@@ -208,6 +211,11 @@ const ru = {
     nextDefault: [
       "Мы проверим заявку и свяжемся с вами по телефону, если понадобятся уточнения.",
       "Подготовьте документы из списка ниже.",
+      "Статус заявки можно посмотреть на этой странице или в списке заявок.",
+    ],
+    // The same once the documents were sent (status in_work): nothing more to get ready.
+    nextInWork: [
+      "Мы проверим заявку и свяжемся с Вами по телефону, если понадобятся уточнения.",
       "Статус заявки можно посмотреть на этой странице или в списке заявок.",
     ],
     docsHeading: "Какие документы понадобятся",
@@ -295,8 +303,11 @@ const ru = {
     text: "Возможно, ссылка устарела или в ней опечатка.",
   },
 
-  // Server error codes whose message this catalog words itself (the server's messages are Russian).
-  apiErrors: {},
+  // Server error codes whose message this catalog words itself (the server's messages are Russian, except the
+  // ones below).
+  apiErrors: {
+    shutting_down: "Сервис перезапускается, попробуйте через несколько секунд",
+  },
 
   errorPage: {
     heading: "Не удалось открыть страницу",

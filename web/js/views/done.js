@@ -174,9 +174,13 @@ export async function doneView(ctx) {
   // No plan summary here: it was written for the check before confirming («Проверьте… и подтвердите»).
   // Document upload does not exist on the site yet: say so instead of promising it.
   const uploadAvailable = Boolean(claim.upload_url) || claim.status === "awaiting_documents" || claim.status === "in_work";
+  // In work: the documents were sent (or the plan asked for none), so nothing on the page asks for them any more.
+  const documentsSent = claim.status === "in_work";
   if (claim.status !== "draft") {
-    // Steps about confirming are done by now (older plans still list one).
-    const steps = planNextSteps(plan).filter((st) => !/^подтвердите(\s|$)/i.test(st.title.trim()));
+    // Steps about confirming are done by now (older plans still list one); so are the upload steps once the
+    // documents were sent.
+    const steps = planNextSteps(plan).filter((st) => !/^подтвердите(\s|$)/i.test(st.title.trim())
+      && !(documentsSent && /загрузите|загрузить/i.test(st.title)));
     const list = h("ol", { class: "list list--number", id: "next-steps" });
     if (steps.length) {
       for (const st of steps) {
@@ -185,14 +189,15 @@ export async function doneView(ctx) {
         list.append(h("li", null, st.title, text ? h("span", { class: "hint block" }, text) : null));
       }
     } else {
-      for (const t of T.done.nextDefault) list.append(h("li", null, t));
+      for (const t of documentsSent ? T.done.nextInWork : T.done.nextDefault) list.append(h("li", null, t));
     }
     nodes.push(h("h2", { class: "heading-m" }, T.done.nextHeading), list);
   }
 
   nodes.push(...uploadedDocuments(listing));
 
-  const docs = planDocuments(plan, type);
+  // The documents to get ready: only while they are still to be sent (the uploaded ones are listed above).
+  const docs = documentsSent ? [] : planDocuments(plan, type);
   if (docs.length) {
     nodes.push(h("h2", { class: "heading-m" }, T.done.docsHeading),
       uploadAvailable ? null : h("p", { class: "body", id: "upload-note" }, T.done.uploadLater),

@@ -75,10 +75,17 @@ function takeNotice(s) {
 
 const squash = (t) => String(t || "").replace(/[\s\u00A0.]/g, "").toLowerCase();
 
+// Whether the browser has a date control (else <input type="date"> is a plain text field, typed as 03.12.2026).
+const nativeDate = (() => {
+  const probe = document.createElement("input");
+  probe.setAttribute("type", "date");
+  return probe.type === "date";
+})();
+
 // The catalog's hint and our own format example, as separate sentences (one per line); never the same twice.
 function hintFor(q) {
   let extra = {
-    date: T.wizard.dateHint,
+    date: nativeDate ? T.wizard.dateHint : T.wizard.dateTextHint,
     money: T.wizard.moneyHint,
     phone: T.wizard.phoneHint,
   }[q.kind];
