@@ -5,7 +5,7 @@
 # ./setup.sh; its Redis on 7379 must be running: `$BENCH/redis.sh start`):
 #   BENCH=/tmp/sse-bench OUT=/tmp/sse-bench/results/swift.jsonl bench/run_swift_peer.sh
 # Knobs: NS (1000 5000 10000), BURST_NS (5000), RATE (1000), RACE_N (200; 0 skips the races), PORT (7803), CLPR (binary),
-# LABEL (swift: the peer name in the results), SERVER_ENV (extra VAR=value words for the server, e.g.
+# LABEL (swift: the peer name in the results), MAX_STREAMS (25000: CLPR_MAX_STREAMS), SERVER_ENV (extra VAR=value words for the server, e.g.
 # "CLPR_HTTP_THREADS=2" for an A/B run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,13 @@ cleanup() {
     rm -rf "$DATA"
 }
 trap cleanup EXIT
-ulimit -n "$(ulimit -Hn)" || true
+# 20,000 streams need more than the usual hard limit of 20,000 descriptors (root may raise it).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 start_server() {
     # shellcheck disable=SC2086  # SERVER_ENV is a list of words
     env $SERVER_ENV CLPR_DATA_DIR=$DATA CLPR_PORT=$PORT CLPR_PLANNER=none CLPR_PLAN_TIMEOUT_S=3600 CLPR_LOG_LEVEL=warning \
-        CLPR_MAX_STREAMS=15000 CLPR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 "$CLPR" serve >>"$DATA/server.log" 2>&1 &
+        CLPR_MAX_STREAMS=${MAX_STREAMS:-25000} CLPR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 "$CLPR" serve >>"$DATA/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
