@@ -41,7 +41,8 @@ extension Application {
         /// (`CLPR_HTTP_CONNECTION_MEMORY`).
         public var connectionMemory: Int = 8 * 1024
         /// An idle connection is closed after this long: a keep-alive connection nobody uses, a client that stopped
-        /// sending its request or stopped reading. Streams stay open (their heartbeat is more frequent). Default 60 s
+        /// sending its request or stopped reading. Open plan streams are not counted (their sockets leave
+        /// libmicrohttpd once the head is sent; see `HTTPServer.Configuration.heartbeatInterval`). Default 60 s
         /// (`CLPR_HTTP_IDLE_TIMEOUT_S`).
         public var httpIdleTimeout: Duration = .seconds(60)
         /// Connections one client address may hold at once; 0: no limit (the default: behind a proxy every

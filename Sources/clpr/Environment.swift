@@ -67,8 +67,8 @@ enum Environment {
           CLPR_TELEGRAM_API_URL         Bot API base URL (default https://api.telegram.org)
           CLPR_HTTP_THREADS       HTTP event loops, each a thread on the shared port (default 8)
           CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
-          CLPR_HTTP_IDLE_TIMEOUT_S     an idle connection is closed after this long; more than
-                                  CLPR_SSE_HEARTBEAT_S (default 60)
+          CLPR_HTTP_IDLE_TIMEOUT_S     an idle connection is closed after this long; open plan
+                                  streams are not counted (default 60)
           CLPR_HTTP_MAX_PER_ADDRESS    connections one client address may hold; 0 = no limit (default 0:
                                   behind a proxy all connections come from it; set it when clients connect directly)
           CLPR_LOG_LEVEL          trace | debug | info | notice | warning | error (default info)
@@ -202,13 +202,6 @@ enum Environment {
         if let n = try int("CLPR_HTTP_THREADS", 1...64) { config.httpThreads = n }
         if let bytes = try int("CLPR_HTTP_CONNECTION_MEMORY", 4096...(1 << 20)) { config.connectionMemory = bytes }
         if let s = try int("CLPR_HTTP_IDLE_TIMEOUT_S", 2...3600) { config.httpIdleTimeout = .seconds(s) }
-        if config.httpIdleTimeout <= config.heartbeatInterval {
-            throw InvalidValue(
-                variable: "CLPR_HTTP_IDLE_TIMEOUT_S", value: String(config.httpIdleTimeout.components.seconds),
-                expected:
-                    "more seconds than CLPR_SSE_HEARTBEAT_S (\(config.heartbeatInterval.components.seconds)), or idle plan streams are cut"
-            )
-        }
         if let n = try int("CLPR_HTTP_MAX_PER_ADDRESS", 0...1_000_000) { config.httpConnectionsPerAddress = n }
         if let n = try int("CLPR_OTP_LIMIT_PER_PHONE", 1...1000) { config.loginRateLimits.perPhone = n }
         if let n = try int("CLPR_OTP_LIMIT_PER_ADDRESS", 1...100_000) { config.loginRateLimits.perAddress = n }
