@@ -173,7 +173,8 @@ public final class HTTPServer: Sendable {
         let limitPerLoop =
             loops == 1 ? configuration.connectionLimit : configuration.connectionLimit * 5 / (4 * loops) + 16
 
-        let streamLoop = try StreamSocketLoop()
+        let streamLoop = try StreamSocketLoop(
+            unacknowledgedTimeout: configuration.heartbeatInterval * 2 + .seconds(10))
         streamLoop.start()
         core.streamLoop.withLock { $0 = streamLoop }
 

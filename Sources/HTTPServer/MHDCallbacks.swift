@@ -72,7 +72,7 @@ let mhdNotifyConnection: MHD_NotifyConnectionCallback = { cls, connection, _, co
     // imported by name.
     switch code.rawValue {
     case 0: core.connectionStarted(from: key)
-    case 1: core.connectionClosed(from: key)
+    case 1: core.libraryConnectionClosed(MHDConnection(connection), from: key)
     default: break
     }
 }

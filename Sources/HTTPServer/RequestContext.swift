@@ -48,6 +48,16 @@ final class RequestContext: Sendable {
         self.start = .now
     }
 
+    /// The response the handler produced if it was never queued (the client went away while the handler ran, and
+    /// libmicrohttpd finished the request on resume without asking for it). Taken once.
+    func takeUnsentResponse() -> HTTPResponse? {
+        state.withLock { state -> HTTPResponse? in
+            guard case .ready(let response, _) = state.phase else { return nil }
+            state.phase = .responded
+            return response
+        }
+    }
+
     /// Appends a piece of the body. False (nothing appended) if the body would grow past `limit`.
     func appendBody(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Bool {
         state.withLock { state in

@@ -61,8 +61,12 @@ public final class ResponseStream: Sendable {
         /// Sends on the taken-over socket (for tests: proof that writes take that path).
         var directSends = 0
         var closeHandlers: [@Sendable () -> Void] = []
-        /// The server's bookkeeping hook, run once when the stream ends.
-        var detach: (@Sendable () -> Void)?
+        /// The server's bookkeeping hook, run once when the stream ends (told whether the socket was taken over).
+        var detach: (@Sendable (Bool) -> Void)?
+        /// Told the connection whose socket was taken over (on libmicrohttpd's thread, before it can close it).
+        var tookOver: (@Sendable (MHDConnection) -> Void)?
+        /// True once the socket was taken over.
+        var wasTakenOver = false
         /// Resumes the connection soon, together with others (see ``ServerCore/resumeSoon(_:)``).
         var resumeLater: (@Sendable (MHDConnection) -> Void)?
 
@@ -142,7 +146,8 @@ public final class ResponseStream: Sendable {
     /// afterwards. False if it was already attached or has ended.
     func attach(
         to connection: MHDConnection, socket: Int32, loop: StreamSocketLoop,
-        resumeLater: @escaping @Sendable (MHDConnection) -> Void, detach: @escaping @Sendable () -> Void
+        resumeLater: @escaping @Sendable (MHDConnection) -> Void,
+        tookOver: @escaping @Sendable (MHDConnection) -> Void, detach: @escaping @Sendable (Bool) -> Void
     ) -> Bool {
         state.withLock { state in
             guard !state.attached, state.phase != .ended else { return false }
@@ -151,21 +156,24 @@ public final class ResponseStream: Sendable {
             state.librarySocket = socket
             state.loop = loop
             state.detach = detach
+            state.tookOver = tookOver
             state.resumeLater = resumeLater
             return true
         }
     }
 
     /// Writes `bytes` if nothing is pending (a heartbeat must not pile up behind a client that stopped reading).
-    /// A client that took nothing of what was pending since the previous heartbeat is taken as gone.
+    /// A client that took nothing of what was pending since the previous heartbeat is taken as gone, also once the
+    /// stream is finished (its last bytes waiting).
     func writeHeartbeat(_ bytes: [UInt8]) {
         let handlers = state.withLock { state -> [@Sendable () -> Void] in
-            guard state.phase == .open, state.ownsSocket else { return [] }
+            guard state.phase != .ended, state.ownsSocket else { return [] }
             defer { state.socketBytesSentAtHeartbeat = state.socketBytesSent }
             if state.hasPending {
                 guard state.socketBytesSent == state.socketBytesSentAtHeartbeat else { return [] }
                 return Self.closeSocket(&state)
             }
+            guard state.phase == .open else { return [] }
             return Self.send(bytes, &state) ? [] : Self.closeSocket(&state)
         }
         for handler in handlers { handler() }
@@ -227,7 +235,9 @@ public final class ResponseStream: Sendable {
         state.loopID = id
         state.connection = nil
         state.librarySocket = -1
-        Self.prepareForDirectSends(own)
+        state.wasTakenOver = true
+        state.tookOver?(connection)
+        Self.prepareForDirectSends(own, unacknowledgedTimeout: loop.unacknowledgedTimeout)
         return .tookOver
     }
 
@@ -292,17 +302,24 @@ public final class ResponseStream: Sendable {
         for handler in handlers { handler() }
     }
 
-    /// Reads and drops whatever the client sent after its request. False if it has closed its end.
-    private static func discardInput(_ socket: Int32) -> Bool {
-        var scratch = [UInt8](repeating: 0, count: 512)
-        while true {
+    /// Reads and drops whatever the client sent after its request (at most `limit` bytes: a client that floods
+    /// must not hold the loop; what is left wakes the loop again with its next bytes, or is dropped at the close).
+    /// False if it has closed its end.
+    private static func discardInput(_ socket: Int32, limit: Int = 64 * 1024) -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        var taken = 0
+        while taken < limit {
             let received = scratch.withUnsafeMutableBytes {
                 recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
             }
-            if received > 0 { continue }
+            if received > 0 {
+                taken += received
+                continue
+            }
             if received == 0 { return false }
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
         }
+        return true
     }
 
     /// Closes the taken-over socket (a FIN: unread input is dropped first, or the close would be a reset) and ends
@@ -310,7 +327,7 @@ public final class ResponseStream: Sendable {
     private static func closeSocket(_ state: inout State) -> [@Sendable () -> Void] {
         if state.ownsSocket {
             state.loop?.unregister(state.loopID)
-            _ = discardInput(state.socket)
+            _ = discardInput(state.socket, limit: 1 << 20)
             close(state.socket)
             state.socket = -1
         }
@@ -318,13 +335,18 @@ public final class ResponseStream: Sendable {
     }
 
     /// Makes the socket send each write at once: libmicrohttpd may have corked it (or left Nagle on) expecting
-    /// more bytes of its own; the stream's writes come later and one at a time.
-    private static func prepareForDirectSends(_ socket: Int32) {
+    /// more bytes of its own; the stream's writes come later and one at a time. A client that vanished without a
+    /// FIN or reset (its network gone) leaves heartbeats unacknowledged: `TCP_USER_TIMEOUT` fails the socket after
+    /// `unacknowledgedTimeout` instead of the minutes of TCP's own retransmissions.
+    private static func prepareForDirectSends(_ socket: Int32, unacknowledgedTimeout: Duration) {
         var off: Int32 = 0
         var on: Int32 = 1
+        let (seconds, attoseconds) = unacknowledgedTimeout.components
+        var timeout = UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         let size = socklen_t(MemoryLayout<Int32>.size)
         _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &off, size)
         _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, size)
+        _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &timeout, socklen_t(MemoryLayout<UInt32>.size))
     }
 
     /// libmicrohttpd let go of the response: the stream ends, unless its socket was taken over.
@@ -353,9 +375,13 @@ public final class ResponseStream: Sendable {
         state.loop = nil
         state.loopID = 0
         var handlers = state.closeHandlers
-        if let detach = state.detach { handlers.insert(detach, at: 0) }
+        if let detach = state.detach {
+            let tookOver = state.wasTakenOver
+            handlers.insert({ detach(tookOver) }, at: 0)
+        }
         state.closeHandlers = []
         state.detach = nil
+        state.tookOver = nil
         state.resumeLater = nil
         return handlers
     }

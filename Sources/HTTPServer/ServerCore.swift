@@ -51,6 +51,15 @@ final class ServerCore: Sendable {
         connectionsByAddress.withLock { $0[address, default: 0] += 1 }
     }
 
+    /// Connections whose count passed to their stream (see `attachStream`): their close is not counted.
+    let handedOverConnections = Mutex<Set<MHDConnection>>([])
+
+    /// libmicrohttpd closed `connection` (from `address`).
+    func libraryConnectionClosed(_ connection: MHDConnection, from address: ClientAddressKey) {
+        guard handedOverConnections.withLock({ $0.remove(connection) }) == nil else { return }
+        connectionClosed(from: address)
+    }
+
     func connectionClosed(from address: ClientAddressKey) {
         connectionsByAddress.withLock { counts in
             guard let count = counts[address] else { return }
@@ -178,6 +187,8 @@ final class ServerCore: Sendable {
     func requestCompleted(_ request: RequestContext) {
         // The end of a streamed body's request: an unfinished body is reported incomplete, then the sink is closed.
         request.form?.abandon()
+        // A stream never sent still has its close handlers to run (they hold the stream's registrations).
+        if let unsent = request.takeUnsentResponse(), case .stream(let stream) = unsent.body { stream.markEnded() }
         state.withLock { _ = $0.handling.removeValue(forKey: ObjectIdentifier(request)) }
     }
 
@@ -273,8 +284,8 @@ final class ServerCore: Sendable {
     {
         guard let loop = streamLoop.withLock({ $0 }) else { return nil }
         let id = ObjectIdentifier(stream)
-        // With a per-address limit a stream counts as a connection of its client for as long as it is open (its
-        // socket outlives libmicrohttpd's connection; both count while the head is being sent).
+        // With a per-address limit, a stream whose socket is taken over goes on counting as its client's connection:
+        // the count passes from libmicrohttpd's connection (whose close is then not counted) to the stream.
         var high: UInt64 = 0
         var low: UInt64 = 0
         let address =
@@ -282,13 +293,15 @@ final class ServerCore: Sendable {
             ? ClientAddressKey(high: high, low: low) : nil
         let attached = stream.attach(
             to: MHDConnection(connection), socket: Int32(cmhd_connection_socket(connection)), loop: loop,
-            resumeLater: { [self] in resumeSoon($0) }
-        ) { [self] in
+            resumeLater: { [self] in resumeSoon($0) },
+            tookOver: { [self] connection in
+                if address != nil { _ = handedOverConnections.withLock { $0.insert(connection) } }
+            }
+        ) { [self] tookOver in
             _ = state.withLock { $0.streams.removeValue(forKey: id) }
-            if let address { connectionClosed(from: address) }
+            if tookOver, let address { connectionClosed(from: address) }
         }
         guard attached else { return nil }
-        if let address { connectionStarted(from: address) }
         state.withLock { $0.streams[id] = stream }
         let cls = Unmanaged.passRetained(stream).toOpaque()
         guard

@@ -21,6 +21,8 @@ final class StreamSocketLoop: Sendable {
     /// socket, so what libmicrohttpd does to it when it lets the connection go (`shutdown`, `close`) never reaches
     /// the client's connection.
     let placeholder: Int32
+    /// How long a taken-over socket may hold unacknowledged bytes before it fails (`TCP_USER_TIMEOUT`).
+    let unacknowledgedTimeout: Duration
     private let epoll: Int32
     /// An `eventfd` that wakes the loop to stop.
     private let wake: Int32
@@ -33,7 +35,9 @@ final class StreamSocketLoop: Sendable {
     /// The `epoll_event.data` of the wake-up descriptor; streams are numbered from 1.
     private static let wakeID: UInt64 = 0
 
-    init() throws(HTTPServerError) {
+    /// - Parameter unacknowledgedTimeout: see ``unacknowledgedTimeout`` (the server passes two heartbeats and a
+    ///   margin: a live client acknowledges every heartbeat well within that).
+    init(unacknowledgedTimeout: Duration) throws(HTTPServerError) {
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         let wake = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
         let placeholder = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -46,6 +50,7 @@ final class StreamSocketLoop: Sendable {
             for descriptor in [epoll, wake, placeholder] { close(descriptor) }
             throw HTTPServerError(.libraryCall, "could not create the stream event loop (errno \(errno))")
         }
+        self.unacknowledgedTimeout = unacknowledgedTimeout
         self.epoll = epoll
         self.wake = wake
         self.placeholder = placeholder

@@ -4,6 +4,10 @@ import Testing
 
 @testable import HTTPServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct ResponseStreamTests {
     /// Hands each new stream to the test.
     final class Streams: Sendable {
@@ -373,6 +377,98 @@ import Testing
             #expect(await eventually(timeout: .seconds(3)) { closes.count == 1 })
             #expect(server.openStreamCount == 0)
             _ = client
+        }
+    }
+
+    /// A taken-over socket fails once bytes stay unacknowledged for two heartbeats and 10 s (a client whose
+    /// network vanished is dropped then, not after TCP's own minutes of retransmissions).
+    @Test func aTakenOverSocketHasAnUnacknowledgedTimeout() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(
+            Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .seconds(5))
+        ) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
+            let socket = try #require(streams.all.first).state.withLock { $0.socket }
+            var timeout: UInt32 = 0
+            var size = socklen_t(MemoryLayout<UInt32>.size)
+            #expect(getsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &timeout, &size) == 0)
+            #expect(timeout == 20_000)
+            _ = client
+        }
+    }
+
+    /// A finished stream whose client stopped reading (its last bytes waiting) is dropped the same way.
+    @Test func aFinishedStreamWhoseClientTakesNothingIsDropped() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        try await withServer(
+            Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(300))
+        ) { server in
+            let client = try TestClient(port: server.port)
+            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { Self.isTakenOver(streams.all.first) })
+            let stream = try #require(streams.all.first)
+            let event = Array(("data: " + String(repeating: "z", count: 1_000) + "\n\n").utf8)
+            for _ in 0..<8_000 { stream.write(event) }
+            stream.finish()
+            #expect(stream.state.withLock { $0.hasPending })
+            #expect(await eventually(timeout: .seconds(3)) { closes.count == 1 })
+            #expect(server.openStreamCount == 0)
+            _ = client
+        }
+    }
+
+    /// A client gone while the handler ran: the stream it returned is never sent, and still ends (its close
+    /// handlers release what it registered).
+    @Test func aStreamWhoseClientLeftBeforeTheAnswerStillEnds() async throws {
+        let closes = Counter()
+        var router = Router()
+        router.get("/slow") { _ in
+            let stream = ResponseStream()
+            stream.onClose { closes.increment() }
+            try await Task.sleep(for: .milliseconds(300))
+            stream.write(Array("data: late\n\n".utf8))
+            return HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream(stream))
+        }
+        try await withServer(router) { server in
+            for _ in 0..<3 {
+                let client = try TestClient(port: server.port)
+                try await client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                client.abort()
+            }
+            #expect(await eventually(timeout: .seconds(3)) { closes.count == 3 })
+            #expect(server.openStreamCount == 0)
+        }
+    }
+
+    /// With a per-address limit, each open stream counts once: five streams opened back to back all open, the
+    /// sixth connection is refused, and a closed stream frees its place.
+    @Test func openStreamsCountOnceAgainstThePerAddressLimit() async throws {
+        let streams = Streams()
+        let closes = Counter()
+        var configuration = Self.configuration()
+        configuration.connectionsPerAddress = 5
+        try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
+            var clients: [TestClient] = []
+            for _ in 0..<5 {
+                let client = try TestClient(port: server.port)
+                try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+                clients.append(client)
+            }
+            #expect(await eventually { streams.all.count == 5 && streams.all.allSatisfy(Self.isTakenOver) })
+            try await Task.sleep(for: .milliseconds(100))  // the connections' batched hand-over is done
+            let refused = try TestClient(port: server.port)
+            try? await refused.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await refused.waitForClose(timeout: .seconds(2)))
+            #expect(streams.all.count == 5)
+            clients.removeFirst().abort()
+            #expect(await eventually { closes.count == 1 })
+            let next = try TestClient(port: server.port)
+            try await next.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(await eventually { streams.all.count == 6 && Self.isTakenOver(streams.all.last) })
         }
     }
 
