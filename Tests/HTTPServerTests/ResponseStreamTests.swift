@@ -424,20 +424,24 @@ import Testing
     /// A client gone while the handler ran: the stream it returned is never sent, and still ends (its close
     /// handlers release what it registered).
     @Test func aStreamWhoseClientLeftBeforeTheAnswerStillEnds() async throws {
+        let started = Counter()
         let closes = Counter()
         var router = Router()
         router.get("/slow") { _ in
             let stream = ResponseStream()
             stream.onClose { closes.increment() }
+            started.increment()
             try await Task.sleep(for: .milliseconds(300))
             stream.write(Array("data: late\n\n".utf8))
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/event-stream"], body: .stream(stream))
         }
         try await withServer(router) { server in
-            for _ in 0..<3 {
+            for round in 1...3 {
                 let client = try TestClient(port: server.port)
                 try await client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-                client.abort()
+                // Gone only once the handler runs (a client gone before its request was read never reaches it).
+                #expect(await eventually { started.count == round })
+                if round == 2 { client.closeSendingSide() } else { client.abort() }
             }
             #expect(await eventually(timeout: .seconds(3)) { closes.count == 3 })
             #expect(server.openStreamCount == 0)
