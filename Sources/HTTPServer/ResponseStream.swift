@@ -65,6 +65,8 @@ public final class ResponseStream: Sendable {
         var detach: (@Sendable (Bool) -> Void)?
         /// Told the connection whose socket was taken over (on libmicrohttpd's thread, before it can close it).
         var tookOver: (@Sendable (MHDConnection) -> Void)?
+        /// Told the `errno` of a take-over that failed (the stream then ends after its head).
+        var takeOverFailed: (@Sendable (Int32) -> Void)?
         /// True once the socket was taken over.
         var wasTakenOver = false
         /// Resumes the connection soon, together with others (see ``ServerCore/resumeSoon(_:)``).
@@ -147,7 +149,8 @@ public final class ResponseStream: Sendable {
     func attach(
         to connection: MHDConnection, socket: Int32, loop: StreamSocketLoop,
         resumeLater: @escaping @Sendable (MHDConnection) -> Void,
-        tookOver: @escaping @Sendable (MHDConnection) -> Void, detach: @escaping @Sendable (Bool) -> Void
+        tookOver: @escaping @Sendable (MHDConnection) -> Void,
+        takeOverFailed: @escaping @Sendable (Int32) -> Void, detach: @escaping @Sendable (Bool) -> Void
     ) -> Bool {
         state.withLock { state in
             guard !state.attached, state.phase != .ended else { return false }
@@ -157,6 +160,7 @@ public final class ResponseStream: Sendable {
             state.loop = loop
             state.detach = detach
             state.tookOver = tookOver
+            state.takeOverFailed = takeOverFailed
             state.resumeLater = resumeLater
             return true
         }
@@ -185,6 +189,11 @@ public final class ResponseStream: Sendable {
         var handlers: [@Sendable () -> Void] = []
         defer { for handler in handlers { handler() } }
         return state.withLock { state -> Int in
+            func failed() {
+                let failure = errno
+                if let report = state.takeOverFailed { handlers.append { report(failure) } }
+                handlers += Self.end(&state)
+            }
             if state.hasPending, !state.ownsSocket {
                 let count = min(capacity, state.pending.count - state.sent)
                 state.pending.withUnsafeBytes { source in
@@ -204,11 +213,11 @@ public final class ResponseStream: Sendable {
             case .tookOver:
                 break
             case .failedBeforeSuspending:
-                handlers = Self.end(&state)
+                failed()
                 return Int(MHDConstants.endWithError)
             case .failedSuspended:
                 // The connection is suspended: it must be resumed, and then it ends (the stream has).
-                handlers = Self.end(&state)
+                failed()
             }
             resumeLater(connection)
             return 0
@@ -382,6 +391,7 @@ public final class ResponseStream: Sendable {
         state.closeHandlers = []
         state.detach = nil
         state.tookOver = nil
+        state.takeOverFailed = nil
         state.resumeLater = nil
         return handlers
     }

@@ -296,7 +296,8 @@ final class ServerCore: Sendable {
             resumeLater: { [self] in resumeSoon($0) },
             tookOver: { [self] connection in
                 if address != nil { _ = handedOverConnections.withLock { $0.insert(connection) } }
-            }
+            },
+            takeOverFailed: { [self] failure in takeOverFailed(errno: failure) }
         ) { [self] tookOver in
             _ = state.withLock { $0.streams.removeValue(forKey: id) }
             if tookOver, let address { connectionClosed(from: address) }
@@ -327,6 +328,26 @@ final class ServerCore: Sendable {
 
     /// The loop that holds streams' sockets after their heads are sent (set while the server runs).
     let streamLoop = Mutex<StreamSocketLoop?>(nil)
+
+    /// Take-overs that failed since the last warning, and when that was (at most one line a second: when
+    /// descriptors run out, every stream fails alike).
+    let takeOverFailures = Mutex<(count: Int, lastWarning: ContinuousClock.Instant?)>((0, nil))
+
+    /// A stream's socket could not be taken over (`errno`; `EMFILE`: the process is out of descriptors): the stream
+    /// ended after its head, and the client reconnects after its `retry:`.
+    func takeOverFailed(errno failure: Int32) {
+        let now = ContinuousClock.now
+        let report = takeOverFailures.withLock { state -> Int? in
+            state.count += 1
+            if let last = state.lastWarning, now - last < .seconds(1) { return nil }
+            defer { state = (0, now) }
+            return state.count
+        }
+        guard let report else { return }
+        logger.warning(
+            "stream ended after its head: its socket could not be taken over",
+            metadata: ["errno": String(failure), "streams": String(report)])
+    }
 
     /// Connections whose streams' sockets were taken over, waiting to be resumed (and let go) in one batch.
     let finishedStreams = Mutex<[MHDConnection]>([])
