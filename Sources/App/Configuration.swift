@@ -36,10 +36,11 @@ extension Application {
         public var draftLifetime: Duration
         /// Event loops (threads) of the HTTP server; see `HTTPServer.Configuration.threadPoolSize`. Default 8.
         public var httpThreads: Int
-        /// libmicrohttpd's memory per connection, which bounds the request head (line + headers, about half of
-        /// it). An open plan stream does not keep it (its socket leaves libmicrohttpd after the head). Default 8 KiB
-        /// (`CLPR_HTTP_CONNECTION_MEMORY`).
-        public var connectionMemory: Int = 8 * 1024
+        /// libmicrohttpd's memory per connection while it reads a request and answers it. It bounds the request
+        /// head: above half of it less 512 bytes the server answers `431 headers_too_large` before any handler
+        /// runs (7.5 KB with the default). An open plan stream does not keep it (its socket leaves libmicrohttpd after the head). Default
+        /// 16 KiB (`CLPR_HTTP_CONNECTION_MEMORY`).
+        public var connectionMemory: Int = 16 * 1024
         /// An idle connection is closed after this long: a keep-alive connection nobody uses, a client that stopped
         /// sending its request or stopped reading. Open plan streams are not counted (their sockets leave
         /// libmicrohttpd once the head is sent; see `HTTPServer.Configuration.heartbeatInterval`). Default 60 s

@@ -37,8 +37,10 @@ static inline void cmhd_log_trampoline(void *cls, const char *fmt, va_list ap) {
     logger->fn(logger->cls, buffer);
 }
 
+static inline size_t cmhd_unescape(void *cls, struct MHD_Connection *connection, char *s);
+
 /// `MHD_start_daemon` is variadic (not imported by Swift): this passes the accept policy (may be NULL), the
-/// completion and connection callbacks (the latter may be NULL), the external logger (routed through
+/// completion and connection callbacks (the latter may be NULL), ``cmhd_unescape``, the external logger (routed through
 /// ``cmhd_log_trampoline``, may be NULL) and an `MHD_OPTION_END`-terminated option array.
 static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, uint16_t port,
                                                    MHD_AcceptPolicyCallback accept_policy, void *accept_policy_cls,
@@ -52,11 +54,13 @@ static inline struct MHD_Daemon *cmhd_start_daemon(unsigned int flags, uint16_t 
                                 MHD_OPTION_EXTERNAL_LOGGER, cmhd_log_trampoline, (void *)logger,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                                 MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
+                                MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape, NULL,
                                 MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     }
     return MHD_start_daemon(flags, port, accept_policy, accept_policy_cls, handler, handler_cls,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_unescape, NULL,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
@@ -126,6 +130,37 @@ static inline int cmhd_connection_socket(struct MHD_Connection *connection) {
 /// by closing the connection (`MHD_RF_HTTP_1_0_COMPATIBLE_STRICT`). 1 on success.
 static inline int cmhd_close_after_body(struct MHD_Response *response) {
     return MHD_set_response_options(response, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) == MHD_YES ? 1 : 0;
+}
+
+/// Adds one parsed value's share of libmicrohttpd's pool (its name and value, and the entry that lists them) to the
+/// `size_t` in `cls`.
+static inline enum MHD_Result cmhd_count_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                                const char *value) {
+    (void)kind;
+    size_t *total = (size_t *)cls;
+    *total += (key != NULL ? strlen(key) : 0) + (value != NULL ? strlen(value) : 0) + 64;
+    return MHD_YES;
+}
+
+/// Roughly the bytes the request's head takes in libmicrohttpd's per-connection pool: every header, cookie and
+/// query argument with its list entry (the caller adds the path).
+static inline size_t cmhd_head_bytes(struct MHD_Connection *connection) {
+    size_t total = 0;
+    MHD_get_connection_values(connection, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND),
+                              cmhd_count_value, &total);
+    return total;
+}
+
+/// `MHD_OPTION_UNESCAPE_CALLBACK`: libmicrohttpd's own unescaping, except that a string holding `%00` is left as
+/// it is. Decoded, the NUL would end the C string handed to the server, so `/metrics%00.css` would be routed as
+/// `/metrics`; left escaped, it matches no route.
+static inline size_t cmhd_unescape(void *cls, struct MHD_Connection *connection, char *s) {
+    (void)cls;
+    (void)connection;
+    if (strstr(s, "%00") != NULL) {
+        return strlen(s);
+    }
+    return MHD_http_unescape(s);
 }
 
 #endif

@@ -1,7 +1,7 @@
 import CMicroHTTPD
 import Synchronization
 
-/// Receives a `multipart/form-data` (or urlencoded) body piece by piece as libmicrohttpd's post processor parses
+/// Receives a `multipart/form-data` body piece by piece as libmicrohttpd's post processor parses
 /// it, so a large upload is never held in memory.
 ///
 /// Every call comes on libmicrohttpd's thread, in order, while the body arrives: keep them short (appending to a
@@ -79,9 +79,13 @@ final class FormUpload: Sendable {
         self.limit = limit
     }
 
-    /// Creates the post processor for `connection`; nil when the request's `Content-Type` is neither
-    /// `multipart/form-data` (with a boundary) nor `application/x-www-form-urlencoded`.
+    /// Creates the post processor for `connection`; nil when the request's `Content-Type` is not
+    /// `multipart/form-data` with a boundary (libmicrohttpd would also parse urlencoded bodies, which cannot carry a
+    /// file's name: refused as the wrong media type rather than read as a file of the wrong type).
     static func start(on connection: OpaquePointer, form: FormBody) -> FormUpload? {
+        guard let type = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Type"),
+            String(cString: type).lowercased().hasPrefix("multipart/form-data")
+        else { return nil }
         let upload = FormUpload(sink: form.makeSink(), limit: form.maxBodySize)
         // The upload outlives its processor: ``RequestContext`` holds it until the request completes.
         let cls = Unmanaged.passUnretained(upload).toOpaque()

@@ -60,7 +60,7 @@ public struct Router: Sendable {
         routes.append(Route(method: method, pattern: pattern, segments: segments, handler: handler, form: form))
     }
 
-    /// Registers a `POST` whose body (`multipart/form-data` or urlencoded) is parsed while it arrives and handed to
+    /// Registers a `POST` whose body (`multipart/form-data`) is parsed while it arrives and handed to
     /// the sink `form` makes, up to `form.maxBodySize`; `handler` then finds the sink in ``HTTPRequest/form``.
     /// Any other body type is answered 415 before it is read. (Without a server, as in router-level tests, the
     /// handler sees `form == nil`.)

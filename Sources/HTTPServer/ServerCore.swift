@@ -86,6 +86,15 @@ final class ServerCore: Sendable {
                 method: requestMethod, path: path, id: Self.makeRequestID(), connection: MHDConnection(connection),
                 routePattern: route)
             context.pointee = Unmanaged.passRetained(request).toOpaque()
+            // libmicrohttpd answers 431 itself only when the head does not fit its pool; a head that fits with too
+            // little room left for the response would be handled and then get no answer at all.
+            if cmhd_head_bytes(connection) + path.utf8.count > configuration.connectionMemoryLimit / 2 - 512 {
+                request.markResponded()
+                let refused = HTTPError(
+                    431, code: "headers_too_large",
+                    message: "Заголовки запроса слишком большие: удалите cookie этого сайта и повторите")
+                return queue(refused.response(), route: route, for: request, on: connection)
+            }
             let limit = form?.maxBodySize ?? configuration.maxBodySize
             if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
                 let length = UInt64(String(cString: declared)), length > UInt64(limit)

@@ -66,7 +66,8 @@ enum Environment {
           CLPR_TELEGRAM_WEBAPP_URL      the Mini App URL on the bot's button (default CLPR_PUBLIC_URL)
           CLPR_TELEGRAM_API_URL         Bot API base URL (default https://api.telegram.org)
           CLPR_HTTP_THREADS       HTTP event loops, each a thread on the shared port (default 8)
-          CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; bounds request headers to about half (default 8192)
+          CLPR_HTTP_CONNECTION_MEMORY  bytes per connection; a request head over half of it less 512 B gets 431
+                                  (default 16384)
           CLPR_HTTP_IDLE_TIMEOUT_S     an idle connection is closed after this long; open plan
                                   streams are not counted (default 60)
           CLPR_HTTP_MAX_PER_ADDRESS    connections one client address may hold; 0 = no limit (default 0:

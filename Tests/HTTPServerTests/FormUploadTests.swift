@@ -117,15 +117,24 @@ import Testing
         }
     }
 
+    /// JSON, or a urlencoded form (which cannot carry a file): 415 `unsupported_media_type` naming `Content-Type`,
+    /// before the body is read.
     @Test func aBodyThatIsNotAFormIs415BeforeItIsRead() async throws {
         let sinks = Sinks()
         try await withServer(Self.router(sinks)) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send(
-                "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-            let response = try await client.readResponse()
-            #expect(response.status == 415)
+            for (type, body) in [
+                ("application/json", "{}"), ("application/x-www-form-urlencoded", "field_name=a&file=b"),
+            ] {
+                let client = try TestClient(port: server.port)
+                try await client.send(
+                    "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                        + body)
+                let response = try await client.readResponse()
+                #expect(response.status == 415, "\(type)")
+                #expect(response.text.contains("unsupported_media_type"), "\(type)")
+            }
             #expect(sinks.handled.withLock { $0 } == 0)
+            #expect(sinks.made.withLock { $0.isEmpty })
         }
     }
 
