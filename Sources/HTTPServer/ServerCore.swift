@@ -448,8 +448,31 @@ final class ServerCore: Sendable {
     // MARK: - Logging
 
     func libraryLog(_ message: String) {
-        state.withLock { $0.lastLibraryMessage = message }
-        logger.debug("libmicrohttpd", metadata: ["detail": message])
+        let masked = Self.maskedLibraryMessage(message)
+        state.withLock { $0.lastLibraryMessage = masked }
+        logger.debug("libmicrohttpd", metadata: ["detail": masked])
+    }
+
+    /// libmicrohttpd's message with every run of 16 or more token characters (letters, digits, `-`, `_`) replaced
+    /// by `*`: its messages quote the request's path ("Failed to send the response body for the request for
+    /// `/api/v1/claim-plan/TOKEN'"), which may hold a session token.
+    static func maskedLibraryMessage(_ message: String) -> String {
+        var output = ""
+        var run = ""
+        func flush() {
+            output += run.count >= 16 ? "*" : run
+            run = ""
+        }
+        for character in message {
+            if character.isASCII, character.isLetter || character.isNumber || character == "-" || character == "_" {
+                run.append(character)
+            } else {
+                flush()
+                output.append(character)
+            }
+        }
+        flush()
+        return output
     }
 
     /// One line per request (never the query string or the body: they may hold secrets), and its metrics.

@@ -23,4 +23,17 @@ import Testing
         #expect(logged.count == 201)
         #expect(logged.hasSuffix("…"))
     }
+
+    /// libmicrohttpd's own messages quote the request's path: a token in it is masked, the rest kept.
+    @Test func libraryMessagesHaveTokensMasked() {
+        let message =
+            "Failed to send the response body for the request for `/api/v1/claim-plan/Tdah3JweT7con4eEN8iEAwgEYZFKKD1zLdnQ1A2lr64'. Error: The socket is no longer available for sending"
+        #expect(
+            ServerCore.maskedLibraryMessage(message)
+                == "Failed to send the response body for the request for `/api/v1/claim-plan/*'. Error: The socket is no longer available for sending"
+        )
+        #expect(
+            ServerCore.maskedLibraryMessage("Connection limit reached, 512 connections")
+                == "Connection limit reached, 512 connections")
+    }
 }
