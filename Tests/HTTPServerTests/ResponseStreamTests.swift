@@ -213,16 +213,28 @@ import Testing
         stream?.state.withLock { $0.ownsSocket && !$0.hasPending } ?? false
     }
 
+    /// Opens `/quiet` on `server` (the first stream of `streams`) and waits until its socket is taken over.
+    static func openQuietStream(on server: HTTPServer, _ streams: Streams) async throws -> (TestClient, ResponseStream)
+    {
+        let client = try TestClient(port: server.port)
+        try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await eventually { Self.isTakenOver(streams.all.first) })
+        return (client, try #require(streams.all.first))
+    }
+
+    /// Writes 8 MB to `stream`, more than the socket buffers hold for a client that does not read.
+    static func overfill(_ stream: ResponseStream) {
+        let event = Array(("data: " + String(repeating: "z", count: 1_000) + "\n\n").utf8)
+        for _ in 0..<8_000 { stream.write(event) }
+    }
+
     /// Writes to an idle stream, small and large, go straight to its socket; the client reads every byte in order,
     /// then the close that ends the body.
     @Test func writesToAnIdleStreamGoStraightToTheSocketInOrder() async throws {
         let streams = Streams()
         let closes = Counter()
         try await withServer(Self.quietRouter(streams, closes: closes)) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
-            let stream = try #require(streams.all.first)
+            let (client, stream) = try await Self.openQuietStream(on: server, streams)
             var expected = ""
             for index in 0..<100 {
                 let event = "id: \(index)\ndata: small \(index)\n\n"
@@ -275,10 +287,7 @@ import Testing
         let streams = Streams()
         let closes = Counter()
         try await withServer(Self.quietRouter(streams, closes: closes)) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
-            let stream = try #require(streams.all.first)
+            let (client, stream) = try await Self.openQuietStream(on: server, streams)
             var expected = ""
             let line = String(repeating: "y", count: 1_000)
             for index in 0..<4_000 {
@@ -302,11 +311,8 @@ import Testing
         var configuration = Self.configuration(heartbeat: .milliseconds(300))
         configuration.connectionTimeout = .seconds(1)
         try await withServer(Self.quietRouter(streams, closes: closes), configuration: configuration) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
+            let (client, stream) = try await Self.openQuietStream(on: server, streams)
             try await Task.sleep(for: .milliseconds(2_500))
-            let stream = try #require(streams.all.first)
             #expect(stream.isOpen)
             let large = "data: " + String(repeating: "L", count: 10_000) + "\n\n"
             stream.write(Array(large.utf8))
@@ -322,9 +328,7 @@ import Testing
         let closes = Counter()
         try await withServer(Self.quietRouter(streams, closes: closes), configuration: Self.configuration()) {
             server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
+            let (client, _) = try await Self.openQuietStream(on: server, streams)
             client.closeSendingSide()
             #expect(await eventually(timeout: .seconds(1)) { closes.count == 1 })
             #expect(server.openStreamCount == 0)
@@ -360,19 +364,18 @@ import Testing
         }
     }
 
-    /// A client that stopped reading, with bytes pending and none taken between two heartbeats, is dropped.
-    @Test func aClientThatTakesNothingBetweenTwoHeartbeatsIsDropped() async throws {
+    /// A client that stopped reading, with bytes pending and none taken between two heartbeats, is dropped; so is
+    /// one whose stream is finished (its last bytes waiting).
+    @Test(arguments: [false, true])
+    func aClientThatTakesNothingBetweenTwoHeartbeatsIsDropped(finished: Bool) async throws {
         let streams = Streams()
         let closes = Counter()
         try await withServer(
             Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(300))
         ) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
-            let stream = try #require(streams.all.first)
-            let event = Array(("data: " + String(repeating: "z", count: 1_000) + "\n\n").utf8)
-            for _ in 0..<8_000 { stream.write(event) }
+            let (client, stream) = try await Self.openQuietStream(on: server, streams)
+            Self.overfill(stream)
+            if finished { stream.finish() }
             #expect(stream.state.withLock { $0.hasPending }, "8 MB cannot all fit in the socket buffers")
             #expect(await eventually(timeout: .seconds(3)) { closes.count == 1 })
             #expect(server.openStreamCount == 0)
@@ -388,35 +391,12 @@ import Testing
         try await withServer(
             Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .seconds(5))
         ) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
-            let socket = try #require(streams.all.first).state.withLock { $0.socket }
+            let (client, stream) = try await Self.openQuietStream(on: server, streams)
+            let socket = stream.state.withLock { $0.socket }
             var timeout: UInt32 = 0
             var size = socklen_t(MemoryLayout<UInt32>.size)
             #expect(getsockopt(socket, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &timeout, &size) == 0)
             #expect(timeout == 20_000)
-            _ = client
-        }
-    }
-
-    /// A finished stream whose client stopped reading (its last bytes waiting) is dropped the same way.
-    @Test func aFinishedStreamWhoseClientTakesNothingIsDropped() async throws {
-        let streams = Streams()
-        let closes = Counter()
-        try await withServer(
-            Self.quietRouter(streams, closes: closes), configuration: Self.configuration(heartbeat: .milliseconds(300))
-        ) { server in
-            let client = try TestClient(port: server.port)
-            try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(await eventually { Self.isTakenOver(streams.all.first) })
-            let stream = try #require(streams.all.first)
-            let event = Array(("data: " + String(repeating: "z", count: 1_000) + "\n\n").utf8)
-            for _ in 0..<8_000 { stream.write(event) }
-            stream.finish()
-            #expect(stream.state.withLock { $0.hasPending })
-            #expect(await eventually(timeout: .seconds(3)) { closes.count == 1 })
-            #expect(server.openStreamCount == 0)
             _ = client
         }
     }
@@ -486,12 +466,8 @@ import Testing
             configuration: configuration, router: Self.quietRouter(streams, closes: closes),
             logger: Logger(label: "t", handler: InMemoryLogHandler()))
         try server.start()
-        let client = try TestClient(port: server.port)
-        try await client.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(await eventually { Self.isTakenOver(streams.all.first) })
-        let stream = try #require(streams.all.first)
-        let event = Array(("data: " + String(repeating: "w", count: 1_000) + "\n\n").utf8)
-        for _ in 0..<8_000 { stream.write(event) }
+        let (client, stream) = try await Self.openQuietStream(on: server, streams)
+        Self.overfill(stream)
         let start = ContinuousClock.now
         await server.shutdown()
         #expect(ContinuousClock.now - start < .seconds(2))
