@@ -315,20 +315,20 @@ public final class ResponseStream: Sendable {
     /// must not hold the loop; what is left wakes the loop again with its next bytes, or is dropped at the close).
     /// False if it has closed its end.
     private static func discardInput(_ socket: Int32, limit: Int = 64 * 1024) -> Bool {
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        var taken = 0
-        while taken < limit {
-            let received = scratch.withUnsafeMutableBytes {
-                recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+        // On the stack: every stream's close comes through here.
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { scratch in
+            var taken = 0
+            while taken < limit {
+                let received = recv(socket, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
+                if received > 0 {
+                    taken += received
+                    continue
+                }
+                if received == 0 { return false }
+                return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
             }
-            if received > 0 {
-                taken += received
-                continue
-            }
-            if received == 0 { return false }
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+            return true
         }
-        return true
     }
 
     /// Closes the taken-over socket (a FIN: unread input is dropped first, or the close would be a reset) and ends
