@@ -289,7 +289,7 @@ public final class HTTPServer: Sendable {
         // Streams whose clients did not take their last bytes in time; connections still waiting for their batched
         // resume get it now (a suspended connection must not outlive the daemon).
         core.closeStreams()
-        core.resumeFinishedNow()
+        core.resumeBatchNow()
         if core.parkedRequestCount > 0 {
             logger.warning(
                 "handlers still running at shutdown, answering 503",

@@ -359,29 +359,29 @@ final class ServerCore: Sendable {
     }
 
     /// Connections whose streams' sockets were taken over, waiting to be resumed (and let go) in one batch.
-    let finishedStreams = Mutex<[MHDConnection]>([])
+    let connectionsToResume = Mutex<[MHDConnection]>([])
 
     /// How long a taken-over connection may wait for others to share its resume.
-    static let finishedStreamBatchDelay = DispatchTimeInterval.milliseconds(20)
+    static let resumeBatchDelay = DispatchTimeInterval.milliseconds(20)
 
     /// Resumes `connection` (suspended by its stream when the socket was taken over) within
-    /// ``finishedStreamBatchDelay``, with every other one meanwhile. libmicrohttpd 0.9.75 walks all of a loop's
+    /// ``resumeBatchDelay``, with every other one meanwhile. libmicrohttpd 0.9.75 walks all of a loop's
     /// suspended connections in each loop iteration that has a resume to process: when streams open by the
     /// thousand a second, one walk per batch rather than one per stream.
     func resumeSoon(_ connection: MHDConnection) {
-        let first = finishedStreams.withLock { batch in
+        let first = connectionsToResume.withLock { batch in
             batch.append(connection)
             return batch.count == 1
         }
         guard first else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.finishedStreamBatchDelay) { [self] in
-            resumeFinishedNow()
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.resumeBatchDelay) { [self] in
+            resumeBatchNow()
         }
     }
 
     /// Resumes every connection waiting in the batch (each is taken out first: it is resumed exactly once).
-    func resumeFinishedNow() {
-        let batch = finishedStreams.withLock { batch in
+    func resumeBatchNow() {
+        let batch = connectionsToResume.withLock { batch in
             defer { batch = [] }
             return batch
         }
