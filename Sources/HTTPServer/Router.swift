@@ -18,14 +18,20 @@ public struct Router: Sendable {
         let handler: HTTPHandler
         /// Set for routes whose body is streamed through a ``FormSink`` instead of buffered.
         public var form: FormBody?
+        /// How many segments must equal the path's text (more means more specific). Counted once here: every
+        /// request is matched against every route, twice (before the body and before the handler).
+        let literalCount: Int
+        let isCatchAll: Bool
 
-        /// How many segments must equal the path's text (more means more specific).
-        var literalCount: Int {
-            segments.count { if case .literal = $0 { true } else { false } }
-        }
-        var isCatchAll: Bool {
-            if case .rest? = segments.last { return true }
-            return false
+        init(method: HTTPMethod, pattern: String, segments: [Segment], handler: @escaping HTTPHandler, form: FormBody?)
+        {
+            self.method = method
+            self.pattern = pattern
+            self.segments = segments
+            self.handler = handler
+            self.form = form
+            literalCount = segments.count { if case .literal = $0 { true } else { false } }
+            isCatchAll = if case .rest? = segments.last { true } else { false }
         }
     }
 
@@ -99,23 +105,24 @@ public struct Router: Sendable {
     /// `POST` route's path, so `GET` there is a 405 listing `POST`, not `GET /api/v1/claims/:claim_id` with
     /// "wizard" as the id.
     public func match(method: HTTPMethod, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         for catchAll in [false, true] {
-            var bound: [(route: Route, parameters: [String: String])] = []
+            // Which routes bind is decided without building their parameters: only the one chosen gets them.
+            var bound: [Int] = []
             var mostLiterals = -1
-            for route in routes where route.isCatchAll == catchAll {
-                guard let parameters = Self.bind(route.segments, to: parts) else { continue }
-                let literals = route.literalCount
-                if literals > mostLiterals {
-                    mostLiterals = literals
-                    bound.removeAll()
+            for (index, route) in routes.enumerated() where route.isCatchAll == catchAll {
+                guard Self.binds(route.segments, to: parts) else { continue }
+                if route.literalCount > mostLiterals {
+                    mostLiterals = route.literalCount
+                    bound.removeAll(keepingCapacity: true)
                 }
-                if literals == mostLiterals { bound.append((route, parameters)) }
+                if route.literalCount == mostLiterals { bound.append(index) }
             }
             var allowed: [HTTPMethod] = []
-            for (route, parameters) in bound {
+            for index in bound {
+                let route = routes[index]
                 if route.method == method || (method == .head && route.method == .get) {
-                    return .found(route, parameters: parameters)
+                    return .found(route, parameters: Self.parameters(route.segments, from: parts))
                 }
                 if !catchAll && !allowed.contains(route.method) { allowed.append(route.method) }
             }
@@ -124,24 +131,38 @@ public struct Router: Sendable {
         return .notFound
     }
 
-    static func bind(_ segments: [Segment], to parts: [String]) -> [String: String]? {
-        var parameters: [String: String] = [:]
+    /// Whether `segments` bind the path's `parts` (see ``parameters(_:from:)`` for what they bind to).
+    static func binds(_ segments: [Segment], to parts: [Substring]) -> Bool {
         var index = 0
         for segment in segments {
             switch segment {
             case .literal(let text):
-                guard index < parts.count, parts[index] == text else { return nil }
-                index += 1
+                guard index < parts.count, parts[index] == text else { return false }
+            case .parameter:
+                guard index < parts.count, !parts[index].isEmpty else { return false }
+            case .rest:
+                return true
+            }
+            index += 1
+        }
+        return index == parts.count
+    }
+
+    /// The parameters `segments` bind in `parts`; call only when ``binds(_:to:)`` is true.
+    static func parameters(_ segments: [Segment], from parts: [Substring]) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (index, segment) in segments.enumerated() {
+            switch segment {
+            case .literal:
+                continue
             case .parameter(let name):
-                guard index < parts.count, !parts[index].isEmpty else { return nil }
-                parameters[name] = parts[index]
-                index += 1
+                parameters[name] = String(parts[index])
             case .rest(let name):
                 parameters[name] = parts[index...].joined(separator: "/")
                 return parameters
             }
         }
-        return index == parts.count ? parameters : nil
+        return parameters
     }
 
     /// Routes the request and turns errors into responses; an unexpected error is logged in full and answered
