@@ -90,6 +90,19 @@ public struct HTTPRequest: Sendable {
         self.form = form
     }
 
+    /// The value of the cookie `name` (the first one when it is sent twice, as in ``cookies``), without building
+    /// the whole dictionary: every authenticated request asks for one cookie.
+    public func cookie(_ name: String) -> String? {
+        for header in headers.values("Cookie") {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.drop(while: { $0 == " " })
+                guard let eq = trimmed.firstIndex(of: "="), trimmed[..<eq] == name else { continue }
+                return String(trimmed[trimmed.index(after: eq)...])
+            }
+        }
+        return nil
+    }
+
     /// Cookie values from the `Cookie` header(s).
     public var cookies: [String: String] {
         var result: [String: String] = [:]

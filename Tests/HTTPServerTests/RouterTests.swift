@@ -159,10 +159,16 @@ import Testing
             method: .get, path: "/",
             headers: HTTPHeaders([("Cookie", "session=abc123; theme=dark"), ("cookie", "session=ignored; lang=en")]))
         #expect(request.cookies == ["session": "abc123", "theme": "dark", "lang": "en"])
+        // One cookie read alone agrees with the dictionary: first sent wins, a name is not a prefix match.
+        #expect(request.cookie("session") == "abc123")
+        #expect(request.cookie("lang") == "en")
+        #expect(request.cookie("sess") == nil)
     }
 
     @Test func cookieWithoutValueIsSkippedAndEqualsInValueKept() {
         let request = HTTPRequest(method: .get, path: "/", headers: ["Cookie": "flag; token=a=b=="])
         #expect(request.cookies == ["token": "a=b=="])
+        #expect(request.cookie("token") == "a=b==")
+        #expect(request.cookie("flag") == nil)
     }
 }

@@ -14,7 +14,7 @@ struct Authenticator: Sendable {
     /// The signed-in session of the request.
     /// - Throws: 401 ``APIError/unauthenticated`` when there is none or it expired.
     func require(_ request: HTTPRequest) async throws -> Session {
-        guard let token = request.cookies[Self.cookieName], Self.isWellFormed(token) else {
+        guard let token = request.cookie(Self.cookieName), Self.isWellFormed(token) else {
             throw APIError.unauthenticated
         }
         let hash = Crypto.sha256Hex(token)
@@ -45,7 +45,7 @@ struct Authenticator: Sendable {
 
     /// Ends the request's session (if any); returns the `Set-Cookie` value that clears the cookie.
     func end(_ request: HTTPRequest) async throws -> String {
-        if let token = request.cookies[Self.cookieName], Self.isWellFormed(token) {
+        if let token = request.cookie(Self.cookieName), Self.isWellFormed(token) {
             try await store.deleteSession(tokenHash: Crypto.sha256Hex(token))
         }
         return cookie(value: "", maxAge: 0)
