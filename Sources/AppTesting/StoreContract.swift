@@ -93,6 +93,19 @@ public struct StoreContract: Sendable {
         #expect(try await store.claim(sessionToken: claim.sessionToken) == claim)
         #expect(try await store.claim(id: "missing") == nil)
         #expect(try await store.claim(sessionToken: "missing") == nil)
+        // The plan stream's lean read agrees with the whole claim: submitted and current, then edited (no longer
+        // current), a draft never submitted, and no claim.
+        #expect(try await store.planStreamClaim(sessionToken: claim.sessionToken) == PlanStreamClaim(claim))
+        #expect(try await store.planStreamClaim(sessionToken: claim.sessionToken)?.isSubmissionCurrent == true)
+        let edited = try await store.updateClaim(id: claim.id) { $0.revision += 1 }
+        #expect(try await store.planStreamClaim(sessionToken: claim.sessionToken) == PlanStreamClaim(edited))
+        #expect(try await store.planStreamClaim(sessionToken: claim.sessionToken)?.isSubmissionCurrent == false)
+        _ = try await store.updateClaim(id: claim.id) { $0.revision -= 1 }
+        let draft = makeClaim(for: user)
+        try await store.insertClaim(draft)
+        #expect(try await store.planStreamClaim(sessionToken: draft.sessionToken) == PlanStreamClaim(draft))
+        #expect(try await store.planStreamClaim(sessionToken: draft.sessionToken)?.submissionID == nil)
+        #expect(try await store.planStreamClaim(sessionToken: "missing") == nil)
 
         await expectStoreError(.conflict) { try await store.insertClaim(claim) }
         var sameToken = makeClaim(for: user)

@@ -47,6 +47,25 @@ extension PostgresStore {
         }
     }
 
+    public func planStreamClaim(sessionToken: String) async throws -> PlanStreamClaim? {
+        try await withConnection("get plan stream claim") { connection in
+            try connection.queryFirst(
+                """
+                SELECT unified_id, expires_at, submission_id, submitted_at,
+                    COALESCE(submitted_revision = revision, false)
+                FROM clpr_claims WHERE session_token = $1
+                """,
+                [.text(sessionToken)], operation: "get plan stream claim"
+            ) { row in
+                let submissionID = row.text(2)
+                return PlanStreamClaim(
+                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: submissionID,
+                    submittedAt: try row.date(3, "submitted_at"),
+                    isSubmissionCurrent: submissionID != nil && (row.bool(4) ?? false))
+            }
+        }
+    }
+
     /// Loads the claim `FOR UPDATE`, changes it and writes it back, in one transaction: concurrent updates of one
     /// claim run one after the other. The claim's `id` cannot change; payload keys clpr does not know are kept.
     /// - Returns: the claim as written.

@@ -44,6 +44,24 @@ extension SQLiteStore {
         }
     }
 
+    public func planStreamClaim(sessionToken: String) async throws -> PlanStreamClaim? {
+        try await performRead("get plan stream claim") { connection in
+            try connection.queryFirst(
+                """
+                SELECT unified_id, expires_at, submission_id, submitted_at, submitted_revision = revision
+                FROM clpr_claims WHERE session_token = ?
+                """,
+                [.text(sessionToken)], operation: "get plan stream claim"
+            ) { row in
+                let submissionID = row.text(2)
+                return PlanStreamClaim(
+                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: submissionID,
+                    submittedAt: try row.date(3, "submitted_at"),
+                    isSubmissionCurrent: submissionID != nil && (row.int64(4) ?? 0) != 0)
+            }
+        }
+    }
+
     /// Loads, changes and writes back the claim in one `BEGIN IMMEDIATE` transaction. The claim's `id` cannot
     /// change; payload keys clpr does not know are kept.
     /// - Returns: the claim as written.

@@ -31,7 +31,7 @@ struct PlanStreamRoutes: Sendable {
         let session = try await authenticator.require(request)
         let token = request.parameters["session_token"] ?? ""
         // Someone else's token gets the same 404 as an unknown one: a token reveals nothing.
-        guard Self.isWellFormedToken(token), let claim = try await store.claim(sessionToken: token),
+        guard Self.isWellFormedToken(token), let claim = try await store.planStreamClaim(sessionToken: token),
             claim.unifiedID == session.unifiedID
         else {
             throw APIError(404, "stream_not_found", "Заявка не найдена")

@@ -106,6 +106,32 @@ extension Claim {
     }
 }
 
+/// The part of a claim a plan stream checks before it opens: the owner, the expiry and the current submission.
+public struct PlanStreamClaim: Sendable, Equatable {
+    public var unifiedID: String
+    public var expiresAt: Date?
+    public var submissionID: String?
+    public var submittedAt: Date?
+    /// ``Claim/isSubmissionCurrent``.
+    public var isSubmissionCurrent: Bool
+
+    public init(
+        unifiedID: String, expiresAt: Date?, submissionID: String?, submittedAt: Date?, isSubmissionCurrent: Bool
+    ) {
+        self.unifiedID = unifiedID
+        self.expiresAt = expiresAt
+        self.submissionID = submissionID
+        self.submittedAt = submittedAt
+        self.isSubmissionCurrent = isSubmissionCurrent
+    }
+
+    public init(_ claim: Claim) {
+        self.init(
+            unifiedID: claim.unifiedID, expiresAt: claim.expiresAt, submissionID: claim.submissionID,
+            submittedAt: claim.submittedAt, isSubmissionCurrent: claim.isSubmissionCurrent)
+    }
+}
+
 /// The stored outcome of one submission: a valid plan, or a failure to show instead.
 public struct PlanRecord: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {

@@ -91,6 +91,9 @@ public protocol ClaimStore: Sendable {
     func insertClaim(_ claim: Claim) async throws
     func claim(id: String) async throws -> Claim?
     func claim(sessionToken: String) async throws -> Claim?
+    /// What a plan stream needs of the claim behind `sessionToken`, read without decoding its payload (every
+    /// stream opening asks); nil if there is no such claim.
+    func planStreamClaim(sessionToken: String) async throws -> PlanStreamClaim?
 
     /// Loads the claim, lets `change` modify it, and writes it back atomically (no other update of that claim
     /// runs in between). `change` throws to abort without writing. `updated_at` is the caller's to set.
@@ -116,6 +119,11 @@ public protocol ClaimStore: Sendable {
 }
 
 extension ClaimStore {
+    /// From the whole claim; stores that can read less implement it themselves.
+    public func planStreamClaim(sessionToken: String) async throws -> PlanStreamClaim? {
+        try await claim(sessionToken: sessionToken).map(PlanStreamClaim.init)
+    }
+
     /// One transaction per record; stores that can do better implement it themselves.
     public func storePlanRecords(_ records: [PlanRecord]) async throws -> [PlanStoreResult] {
         var results: [PlanStoreResult] = []
