@@ -106,6 +106,19 @@ public struct StoreContract: Sendable {
         #expect(try await store.planStreamClaim(sessionToken: draft.sessionToken) == PlanStreamClaim(draft))
         #expect(try await store.planStreamClaim(sessionToken: draft.sessionToken)?.submissionID == nil)
         #expect(try await store.planStreamClaim(sessionToken: "missing") == nil)
+        // Half a submission is never current: an id without a submitted revision, a revision without an id. No
+        // expiry reads as none.
+        var halfSubmitted = makeClaim(for: user)
+        halfSubmitted.submissionID = "sub-half"
+        halfSubmitted.expiresAt = nil
+        var revisionOnly = makeClaim(for: user)
+        revisionOnly.submittedRevision = revisionOnly.revision
+        for candidate in [halfSubmitted, revisionOnly] {
+            try await store.insertClaim(candidate)
+            let read = try await store.planStreamClaim(sessionToken: candidate.sessionToken)
+            #expect(read == PlanStreamClaim(candidate))
+            #expect(read?.isSubmissionCurrent == false)
+        }
 
         await expectStoreError(.conflict) { try await store.insertClaim(claim) }
         var sameToken = makeClaim(for: user)

@@ -102,6 +102,10 @@ struct LegacyDatabaseTests {
             #expect(draft.createdAt == Date(timeIntervalSince1970: 1_735_787_045))
             #expect(draft.revision == 0)
             #expect(try await store.claim(sessionToken: "sess-3")?.isConfirmed == false)
+            // A plan stream's lean read of a legacy row (no unified_id, no revision columns set) agrees with the
+            // whole claim: owned by nobody, never submitted.
+            let legacy = try #require(try await store.claim(sessionToken: "sess-3"))
+            #expect(try await store.planStreamClaim(sessionToken: "sess-3") == PlanStreamClaim(legacy))
 
             // The person logs in with their number in E.164: the legacy user, not a new one.
             let person = try await store.findOrCreateUser(

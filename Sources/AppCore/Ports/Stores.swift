@@ -92,7 +92,8 @@ public protocol ClaimStore: Sendable {
     func claim(id: String) async throws -> Claim?
     func claim(sessionToken: String) async throws -> Claim?
     /// What a plan stream needs of the claim behind `sessionToken`, read without decoding its payload (every
-    /// stream opening asks); nil if there is no such claim.
+    /// stream opening asks); nil if there is no such claim. A row whose payload or other columns could not be
+    /// decoded still answers here: the stream checks only the columns it reads.
     func planStreamClaim(sessionToken: String) async throws -> PlanStreamClaim?
 
     /// Loads the claim, lets `change` modify it, and writes it back atomically (no other update of that claim
