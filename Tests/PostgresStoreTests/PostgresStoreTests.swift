@@ -188,6 +188,8 @@ struct PostgresStoreTests {
     @Test func lostConnectionsAreReplaced() async throws {
         try await withPostgresStore(poolSize: 2) { store, database in
             let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000001", phone: nil)
+            // Prepared on the sessions about to die: after the reset they must be prepared again, not reused.
+            for _ in 0..<2 { #expect(try await store.user(unifiedID: user.unifiedID) == user) }
             let killed = try await database.admin.inspect(
                 """
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -200,6 +202,21 @@ struct PostgresStoreTests {
             for _ in 0..<6 {
                 #expect(try await store.user(unifiedID: user.unifiedID) == user)
             }
+        }
+    }
+
+    /// A statement is parsed and planned once per connection: the second call reuses what the first prepared.
+    @Test func statementsArePreparedOncePerConnection() async throws {
+        try await withPostgresStore(poolSize: 1) { store, _ in
+            let user = try await store.findOrCreateUser(channel: .webForm, channelUserID: "+79990000002", phone: nil)
+            let count = "SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql"
+            #expect(try await store.user(unifiedID: user.unifiedID) == user)
+            let afterFirst = scalar(try await store.inspect(count)).flatMap(Int.init) ?? 0
+            #expect(try await store.user(unifiedID: user.unifiedID) == user)
+            #expect(try await store.user(unifiedID: "usr_nobody") == nil)
+            let afterMore = scalar(try await store.inspect(count)).flatMap(Int.init) ?? 0
+            #expect(afterFirst >= 3)  // at least the login's statements, the lookup and the count itself
+            #expect(afterMore == afterFirst)  // every statement was reused, none prepared again
         }
     }
 
