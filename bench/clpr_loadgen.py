@@ -10,12 +10,32 @@ wrapper changes only the payload and how the event's timestamp is read back, not
   (`bench:<ns>`, an informational field clpr passes through);
 * on receipt, `published_at_ns` is taken from `source` before loadgen's own bookkeeping runs.
 
-Usage: clpr_loadgen.py --bench-dir /tmp/sse-bench --clpr-db DATA/clpr.sqlite3 -- <loadgen.py arguments>
+Usage: clpr_loadgen.py --bench-dir /tmp/sse-bench --clpr-db DATA/clpr.sqlite3|postgres://… -- <loadgen.py arguments>
 """
 
 import json
 import sqlite3
+import subprocess
 import sys
+
+
+CLAIMS_SQL = "SELECT session_token, id, submission_id FROM clpr_claims WHERE submission_id IS NOT NULL"
+
+
+def read_claims(database):
+    """token -> (claim id, submission id), from clpr's SQLite file or, given a postgres:// URL, through psql."""
+    if database.startswith(("postgres://", "postgresql://")):
+        out = subprocess.run(
+            ["psql", database, "-X", "-A", "-t", "-F", "\t", "-c", CLAIMS_SQL],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        rows = (line.split("\t") for line in out.splitlines() if line)
+        return {token: (claim_id, submission_id) for token, claim_id, submission_id in rows}
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return {token: (claim_id, submission_id) for token, claim_id, submission_id in db.execute(CLAIMS_SQL)}
+    finally:
+        db.close()
 
 
 def main():
@@ -26,14 +46,7 @@ def main():
     sys.path.insert(0, options["--bench-dir"])
     import loadgen  # noqa: E402  (from the bench folder)
 
-    db = sqlite3.connect(f"file:{options['--clpr-db']}?mode=ro", uri=True)
-    claims = {
-        token: (claim_id, submission_id)
-        for token, claim_id, submission_id in db.execute(
-            "SELECT session_token, id, submission_id FROM clpr_claims WHERE submission_id IS NOT NULL"
-        )
-    }
-    db.close()
+    claims = read_claims(options["--clpr-db"])
     filler = "Проверьте данные и подтвердите заявление. " * 18
 
     def make_payload(plan_json, token, seq, ts_ns):

@@ -6,7 +6,8 @@
 #   BENCH=/tmp/sse-bench OUT=/tmp/sse-bench/results/swift.jsonl bench/run_swift_peer.sh
 # Knobs: NS (1000 5000 10000), BURST_NS (5000), RATE (1000), RACE_N (200; 0 skips the races), PORT (7803), CLPR (binary),
 # LABEL (swift: the peer name in the results), MAX_STREAMS (25000: CLPR_MAX_STREAMS), SERVER_ENV (extra VAR=value words for the server, e.g.
-# "CLPR_HTTP_THREADS=2" for an A/B run).
+# "CLPR_HTTP_THREADS=2" for an A/B run), DATABASE_URL (a postgres:// URL: clpr stores in that PostgreSQL instead of
+# SQLite; PostgreSQL's CPU then shows in the results as "other", outside the server's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=${BENCH:?set BENCH to the bench copy}
@@ -32,9 +33,14 @@ trap cleanup EXIT
 # 20,000 streams need more than the usual hard limit of 20,000 descriptors (root may raise it).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
+DATABASE_URL=${DATABASE_URL:-}
+STORE_ENV=""
+CLAIMS_DB=$DATA/clpr.sqlite3
+if [ -n "$DATABASE_URL" ]; then STORE_ENV="CLPR_DATABASE_URL=$DATABASE_URL"; CLAIMS_DB=$DATABASE_URL; fi
+
 start_server() {
-    # shellcheck disable=SC2086  # SERVER_ENV is a list of words
-    env $SERVER_ENV CLPR_DATA_DIR=$DATA CLPR_PORT=$PORT CLPR_PLANNER=none CLPR_PLAN_TIMEOUT_S=3600 CLPR_LOG_LEVEL=warning \
+    # shellcheck disable=SC2086  # SERVER_ENV and STORE_ENV are lists of words
+    env $SERVER_ENV $STORE_ENV CLPR_DATA_DIR=$DATA CLPR_PORT=$PORT CLPR_PLANNER=none CLPR_PLAN_TIMEOUT_S=3600 CLPR_LOG_LEVEL=warning \
         CLPR_MAX_STREAMS=${MAX_STREAMS:-25000} CLPR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 "$CLPR" serve >>"$DATA/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
@@ -48,12 +54,13 @@ stop_server() {
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
 }
 seed() {  # seed N NAME -> tokens file path
-    CLPR_DATA_DIR=$DATA CLPR_LOG_LEVEL=warning "$CLPR" bench-seed --count "$1" --tokens-file "$TOKENS/$LABEL-$2.tsv" >&2
+    # shellcheck disable=SC2086
+    env $STORE_ENV CLPR_DATA_DIR=$DATA CLPR_LOG_LEVEL=warning "$CLPR" bench-seed --count "$1" --tokens-file "$TOKENS/$LABEL-$2.tsv" >&2
     echo "$TOKENS/$LABEL-$2.tsv"
 }
 loadgen() {  # loadgen TOKENS-FILE ARGS...
     local file=$1; shift
-    "$BENCH/.venv/bin/python" bench/clpr_loadgen.py --bench-dir "$BENCH" --clpr-db "$DATA/clpr.sqlite3" -- \
+    "$BENCH/.venv/bin/python" bench/clpr_loadgen.py --bench-dir "$BENCH" --clpr-db "$CLAIMS_DB" -- \
         --url-base "http://127.0.0.1:$PORT" --publish redis --label "$LABEL" --tokens-file "$file" \
         --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --redis-pid "$(cat /tmp/bench-redis-$REDIS_PORT.pid)" \
         --server-pid "$SERVER_PID" --concurrency-open 200 --publishers 8 --out "$OUT" "$@" >/dev/null
