@@ -277,6 +277,38 @@ public struct StoreContract: Sendable {
         #expect(try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-3") == failed)
         #expect(try await store.claim(id: claim.id)?.wizardPlan == plan)
 
+        // A plan naming another claim than its token's is refused, and nothing of it is stored.
+        let foreign = PlanRecord(
+            sessionToken: claim.sessionToken, submissionID: "sub-3", outcome: .ready(planJSON: #"{"foreign":1}"#),
+            receivedAt: testDate(4), claimID: "00000000-0000-4000-8000-0000000000ff")
+        #expect(try await store.storePlanRecord(foreign) == .claimMismatch)
+        #expect(try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-3") == failed)
+        #expect(try await store.claim(id: claim.id)?.wizardPlan == plan)
+
+        // A batch is stored in order: a repeat of an earlier record of the batch is a duplicate, and the records
+        // around an unknown token or a mismatch are stored all the same. The plan naming its own claim is taken.
+        _ = try await store.updateClaim(id: claim.id) { $0.submissionID = "sub-5" }
+        let fifthPlan = #"{"steps":[{"id":"fifth"}],"version":2}"#
+        let fifth = PlanRecord(
+            sessionToken: claim.sessionToken, submissionID: "sub-5", outcome: .ready(planJSON: fifthPlan),
+            receivedAt: testDate(5), claimID: claim.id)
+        var sixth = fifth
+        sixth.submissionID = "sub-6"
+        sixth.claimID = nil
+        let results = try await store.storePlanRecords([fifth, fifth, unknown, foreign, stale, sixth])
+        #expect(
+            results == [
+                .stored(isCurrent: true), .duplicate, .unknownToken, .claimMismatch, .duplicate,
+                .stored(isCurrent: false),
+            ])
+        #expect(try await store.claim(id: claim.id)?.wizardPlan == fifthPlan)
+        #expect(
+            try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-5")?.outcome
+                == fifth.outcome)
+        #expect(
+            try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-6")?.outcome
+                == sixth.outcome)
+
         try await store.storeDeadLetter(
             channel: "claim:plan:x", payload: [0, 1, 255], reason: "no token", receivedAt: testDate())
         try await store.storeDeadLetter(channel: "claim:plan:y", payload: [], reason: "empty", receivedAt: testDate())
