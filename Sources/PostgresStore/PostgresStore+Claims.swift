@@ -139,28 +139,48 @@ extension PostgresStore {
 
     // MARK: Plans
 
-    /// Records a submission's outcome once, in one transaction that locks the claim row (so it cannot race an
+    /// Records a submission's outcome once, in one statement that locks the claim row (so it cannot race an
     /// update of the claim's submission): ``PlanStoreResult/unknownToken`` when no claim has the token,
     /// ``PlanStoreResult/duplicate`` when already recorded. When the record is the claim's current submission and
     /// a plan, the plan also becomes `payload.wizard_plan` (`updated_at` is untouched).
     public func storePlanRecord(_ record: PlanRecord) async throws -> PlanStoreResult {
-        try await withTransaction("store plan record") { connection in try Self.store(record, on: connection) }
+        // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+        try await withConnection("store plan record") { connection in try Self.store(record, on: connection) }
     }
 
     public func storePlanRecords(_ records: [PlanRecord]) async throws -> [PlanStoreResult] {
-        try await withTransaction("store plan records") { connection in
+        // A batch of one is one statement, atomic without a transaction around it.
+        if records.count == 1 { return [try await storePlanRecord(records[0])] }
+        return try await withTransaction("store plan records") { connection in
             try records.map { try Self.store($0, on: connection) }
         }
     }
 
-    private static func store(_ record: PlanRecord, on connection: PostgresConnection) throws -> PlanStoreResult {
-        let target = try connection.queryFirst(
-            "SELECT id, submission_id FROM clpr_claims WHERE session_token = $1 FOR UPDATE",
-            [.text(record.sessionToken)], operation: "store plan record"
-        ) { row in (id: try row.requiredText(0, "id"), submissionID: row.text(1)) }
-        guard let target else { return .unknownToken }
-        if let claimID = record.claimID, claimID != target.id { return .claimMismatch }
+    /// Locks the token's claim, inserts the record unless it names another claim or is already there, and makes
+    /// an inserted current plan the claim's `wizard_plan`: one round trip instead of three (the round trips and
+    /// their parsing were most of PostgreSQL's CPU per plan).
+    static let storePlanRecordSQL = """
+        WITH target AS (
+            SELECT id, submission_id FROM clpr_claims WHERE session_token = $1 FOR UPDATE
+        ), inserted AS (
+            INSERT INTO clpr_claim_plans
+                (session_token, submission_id, outcome, plan, error_code, error_message, received_at)
+            SELECT $1, $2, $3, $4::jsonb, $5, $6, $7 FROM target
+            WHERE $8::text IS NULL OR target.id::text = $8::text
+            ON CONFLICT (session_token, submission_id) DO NOTHING
+            RETURNING 1
+        ), planned AS (
+            UPDATE clpr_claims AS claim
+            SET payload = jsonb_set(COALESCE(claim.payload, '{}'::jsonb), '{wizard_plan}', $4::jsonb)
+            FROM target
+            WHERE claim.id = target.id AND target.submission_id = $2 AND $3 = 'ready'
+                AND EXISTS (SELECT 1 FROM inserted)
+            RETURNING 1
+        )
+        SELECT target.id::text, target.submission_id, (SELECT count(*) FROM inserted) FROM target
+        """
 
+    private static func store(_ record: PlanRecord, on connection: PostgresConnection) throws -> PlanStoreResult {
         var values: [PostgresValue] = [.text(record.sessionToken), .text(record.submissionID)]
         switch record.outcome {
         case .ready(let planJSON):
@@ -168,27 +188,14 @@ extension PostgresStore {
         case .failed(let code, let message):
             values += [.text("failed"), .null, .text(code), .text(message)]
         }
-        let inserted = try connection.execute(
-            """
-            INSERT INTO clpr_claim_plans
-                (session_token, submission_id, outcome, plan, error_code, error_message, received_at)
-            VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
-            ON CONFLICT (session_token, submission_id) DO NOTHING
-            """,
-            values + [.date(record.receivedAt)], operation: "store plan record")
-        guard inserted > 0 else { return .duplicate }
-
-        let isCurrent = target.submissionID == record.submissionID
-        if isCurrent, case .ready(let planJSON) = record.outcome {
-            try connection.execute(
-                """
-                UPDATE clpr_claims
-                SET payload = jsonb_set(COALESCE(payload, '{}'::jsonb), '{wizard_plan}', $1::jsonb)
-                WHERE id = $2
-                """,
-                [.text(planJSON), .text(target.id)], operation: "store plan record")
+        values += [.date(record.receivedAt), record.claimID.map(PostgresValue.text) ?? .null]
+        let outcome = try connection.queryFirst(storePlanRecordSQL, values, operation: "store plan record") { row in
+            (id: try row.requiredText(0, "id"), submissionID: row.text(1), inserted: row.int(2) ?? 0)
         }
-        return .stored(isCurrent: isCurrent)
+        guard let outcome else { return .unknownToken }
+        if let claimID = record.claimID, claimID != outcome.id { return .claimMismatch }
+        guard outcome.inserted > 0 else { return .duplicate }
+        return .stored(isCurrent: outcome.submissionID == record.submissionID)
     }
 
     /// The recorded outcome of one submission, or nil. A plan comes back as canonical JSON text.
