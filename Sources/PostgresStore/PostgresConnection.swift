@@ -79,6 +79,9 @@ package final class PostgresConnection {
     /// not at every call (parsing and planning were about a third of PostgreSQL's CPU on the plan intake's path).
     /// Emptied when the session is reset (the server forgot them).
     private var prepared: [String: String] = [:]
+    /// Names of statements the server lost or can no longer run (SQLSTATE 26000, 0A000 after DDL changed a
+    /// result type): deallocated before they are prepared again, which waits until no transaction is open.
+    private var stale: Set<String> = []
     /// The most statements kept prepared; past it (SQL built at run time, as in tooling) statements run unprepared.
     static let maxPrepared = 200
 
@@ -128,6 +131,7 @@ package final class PostgresConnection {
         if PQstatus(handle) == CONNECTION_OK && !hasPendingInput(handle) { return }
         PQreset(handle)
         prepared = [:]
+        stale = []
         guard PQstatus(handle) == CONNECTION_OK else {
             throw StoreError(
                 .unavailable, operation: operation,
@@ -255,24 +259,55 @@ package final class PostgresConnection {
         let copies = parameters.map { $0.text.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let pointers = copies.map { UnsafePointer($0) }
-        guard let name = try statementName(for: sql, handle: handle, operation: operation) else {
-            let result = pointers.withUnsafeBufferPointer { buffer in
-                PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+        func execute() throws -> OpaquePointer? {
+            guard let name = try statementName(for: sql, handle: handle, operation: operation) else {
+                return pointers.withUnsafeBufferPointer { buffer in
+                    PQexecParams(handle, sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
+                }
             }
-            return try check(result, operation, sql: sql)
+            let result = pointers.withUnsafeBufferPointer { buffer in
+                PQexecPrepared(handle, name, Int32(buffer.count), buffer.baseAddress, nil, nil, 0)
+            }
+            let sqlstate = result.flatMap { cpq_sqlstate($0) }.map { String(cString: $0) }
+            if sqlstate == "26000" || sqlstate == "0A000" {
+                // The server lost the statement (a pooler's other session, `DEALLOCATE`) or its plan no longer fits
+                // the tables: forget it, so that it is prepared afresh.
+                prepared[sql] = nil
+                stale.insert(name)
+            }
+            return result
         }
-        let result = pointers.withUnsafeBufferPointer { buffer in
-            PQexecPrepared(handle, name, Int32(buffer.count), buffer.baseAddress, nil, nil, 0)
+        let result = try execute()
+        // A failed statement outside a transaction changed nothing: run it again, once, freshly prepared.
+        if stale.contains(Self.statementName(sql)), PQtransactionStatus(handle) == PQTRANS_IDLE {
+            PQclear(result)
+            return try check(try execute(), operation, sql: sql)
         }
         return try check(result, operation, sql: sql)
     }
 
-    /// The name `sql` is prepared under on this session, preparing it first if needed; nil once the cache is full.
-    /// A statement that fails to prepare (a syntax error, a missing table) throws as its execution would have.
+    /// The name `sql` is prepared under on every connection and every instance: one name always means one text (so
+    /// a name can never run another statement, even through a pooler that mixes sessions up).
+    static func statementName(_ sql: String) -> String {
+        // FNV-1a, 64 bits: stable across processes, unlike `Hasher`.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sql.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "clpr_" + String(hash, radix: 16)
+    }
+
+    /// The name `sql` is prepared under on this session, preparing it first if needed; nil (run it unprepared)
+    /// once the cache is full, or while a stale copy cannot be dropped yet (a transaction is open). A statement
+    /// that fails to prepare (a syntax error, a missing table) throws as its execution would have.
     private func statementName(for sql: String, handle: OpaquePointer, operation: String) throws -> String? {
         if let name = prepared[sql] { return name }
         guard prepared.count < Self.maxPrepared else { return nil }
-        let name = "clpr_\(prepared.count + 1)"
+        let name = Self.statementName(sql)
+        if stale.contains(name) {
+            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { return nil }
+            // It may be gone already: the outcome does not matter, only that the name is free afterwards.
+            PQclear(PQexec(handle, "DEALLOCATE \(name)"))
+            stale.remove(name)
+        }
         _ = try check(PQprepare(handle, name, sql, 0, nil), operation, sql: sql)
         prepared[sql] = name
         return name

@@ -217,6 +217,21 @@ struct PostgresStoreTests {
             let afterMore = scalar(try await store.inspect(count)).flatMap(Int.init) ?? 0
             #expect(afterFirst >= 3)  // at least the login's statements, the lookup and the count itself
             #expect(afterMore == afterFirst)  // every statement was reused, none prepared again
+
+            // Statements the server lost behind the connection's back (a pooler, `DEALLOCATE`) are prepared again,
+            // outside a transaction at once, inside one after it ends: no call fails twice.
+            try await store.execute(script: "DEALLOCATE ALL")
+            #expect(try await store.user(unifiedID: user.unifiedID) == user)
+            @Sendable func probe(_ connection: PostgresConnection) throws -> [[String?]] {
+                try connection.query(
+                    "SELECT count(*) FROM clpr_users WHERE unified_id = $1", [.text(user.unifiedID)], operation: "probe"
+                ) { $0.values }
+            }
+            #expect(try await store.withConnection("probe", probe) == [["1"]])
+            try await store.execute(script: "DEALLOCATE ALL")
+            await #expect(throws: StoreError.self) { try await store.withTransaction("probe", probe) }
+            #expect(try await store.withConnection("probe", probe) == [["1"]])
+            #expect(try await store.withTransaction("probe", probe) == [["1"]])
         }
     }
 
