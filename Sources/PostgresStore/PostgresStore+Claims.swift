@@ -43,7 +43,9 @@ extension PostgresStore {
     /// The claim of the wizard session `sessionToken`, or nil.
     public func claim(sessionToken: String) async throws -> Claim? {
         try await withConnection("get claim by session") { connection in
-            try Self.loadClaim(where: "session_token = $1", .text(sessionToken), connection)?.claim
+            // `<> ''` repeats the partial index's predicate, so that a generic (cached) plan can use the index.
+            try Self.loadClaim(where: "session_token = $1 AND session_token <> ''", .text(sessionToken), connection)?
+                .claim
         }
     }
 
@@ -53,7 +55,7 @@ extension PostgresStore {
                 """
                 SELECT unified_id, expires_at, submission_id, submitted_at,
                     COALESCE(submitted_revision = revision, false)
-                FROM clpr_claims WHERE session_token = $1
+                FROM clpr_claims WHERE session_token = $1 AND session_token <> ''
                 """,
                 [.text(sessionToken)], operation: "get plan stream claim"
             ) { row in
@@ -156,12 +158,14 @@ extension PostgresStore {
         }
     }
 
-    /// Locks the token's claim, inserts the record unless it names another claim or is already there, and makes
+    /// Locks the token's claim (`<> ''` repeats the partial index's predicate, so that the prepared statement's
+    /// generic plan can use the index), inserts the record unless it names another claim or is already there, and makes
     /// an inserted current plan the claim's `wizard_plan`: one round trip instead of three (the round trips and
     /// their parsing were most of PostgreSQL's CPU per plan).
     static let storePlanRecordSQL = """
         WITH target AS (
-            SELECT id, submission_id FROM clpr_claims WHERE session_token = $1 FOR UPDATE
+            SELECT id, submission_id FROM clpr_claims
+            WHERE session_token = $1 AND session_token <> '' FOR UPDATE
         ), inserted AS (
             INSERT INTO clpr_claim_plans
                 (session_token, submission_id, outcome, plan, error_code, error_message, received_at)
