@@ -277,12 +277,15 @@ public struct StoreContract: Sendable {
         #expect(try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-3") == failed)
         #expect(try await store.claim(id: claim.id)?.wizardPlan == plan)
 
-        // A plan naming another claim than its token's is refused, and nothing of it is stored.
+        // A plan naming another claim than its token's is refused, and nothing of it is stored, even for the
+        // current submission.
+        _ = try await store.updateClaim(id: claim.id) { $0.submissionID = "sub-4" }
         let foreign = PlanRecord(
-            sessionToken: claim.sessionToken, submissionID: "sub-3", outcome: .ready(planJSON: #"{"foreign":1}"#),
+            sessionToken: claim.sessionToken, submissionID: "sub-4", outcome: .ready(planJSON: #"{"foreign":1}"#),
             receivedAt: testDate(4), claimID: "00000000-0000-4000-8000-0000000000ff")
         #expect(try await store.storePlanRecord(foreign) == .claimMismatch)
-        #expect(try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-3") == failed)
+        #expect(try await store.storePlanRecords([foreign]) == [.claimMismatch])
+        #expect(try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-4") == nil)
         #expect(try await store.claim(id: claim.id)?.wizardPlan == plan)
 
         // A batch is stored in order: a repeat of an earlier record of the batch is a duplicate, and the records
@@ -308,6 +311,18 @@ public struct StoreContract: Sendable {
         #expect(
             try await store.planRecord(sessionToken: claim.sessionToken, submissionID: "sub-6")?.outcome
                 == sixth.outcome)
+
+        // Every instance receives every message: the same record stored at once by many is stored once.
+        _ = try await store.updateClaim(id: claim.id) { $0.submissionID = "sub-7" }
+        let seventh = PlanRecord(
+            sessionToken: claim.sessionToken, submissionID: "sub-7", outcome: fifth.outcome, receivedAt: testDate(7))
+        let shared = store
+        let concurrent = try await withThrowingTaskGroup(of: PlanStoreResult.self) { group in
+            for _ in 0..<8 { group.addTask { try await shared.storePlanRecord(seventh) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(concurrent.filter { $0 == .stored(isCurrent: true) }.count == 1)
+        #expect(concurrent.filter { $0 == .duplicate }.count == 7)
 
         try await store.storeDeadLetter(
             channel: "claim:plan:x", payload: [0, 1, 255], reason: "no token", receivedAt: testDate())
