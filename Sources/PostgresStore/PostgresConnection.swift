@@ -259,6 +259,8 @@ package final class PostgresConnection {
         let copies = parameters.map { $0.text.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let pointers = copies.map { UnsafePointer($0) }
+        // Set when the server no longer has (or can no longer run) the prepared statement.
+        var lost = false
         func execute() throws -> OpaquePointer? {
             guard let name = try statementName(for: sql, handle: handle, operation: operation) else {
                 return pointers.withUnsafeBufferPointer { buffer in
@@ -274,12 +276,13 @@ package final class PostgresConnection {
                 // the tables: forget it, so that it is prepared afresh.
                 prepared[sql] = nil
                 stale.insert(name)
+                lost = true
             }
             return result
         }
         let result = try execute()
         // A failed statement outside a transaction changed nothing: run it again, once, freshly prepared.
-        if stale.contains(Self.statementName(sql)), PQtransactionStatus(handle) == PQTRANS_IDLE {
+        if lost, PQtransactionStatus(handle) == PQTRANS_IDLE {
             PQclear(result)
             return try check(try execute(), operation, sql: sql)
         }
