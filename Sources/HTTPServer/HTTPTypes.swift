@@ -93,28 +93,35 @@ public struct HTTPRequest: Sendable {
     /// The value of the cookie `name` (the first one when it is sent twice, as in ``cookies``), without building
     /// the whole dictionary: every authenticated request asks for one cookie.
     public func cookie(_ name: String) -> String? {
-        for header in headers.values("Cookie") {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop(while: { $0 == " " })
-                guard let eq = trimmed.firstIndex(of: "="), trimmed[..<eq] == name else { continue }
-                return String(trimmed[trimmed.index(after: eq)...])
-            }
+        var found: String?
+        forEachCookie { cookieName, value in
+            guard cookieName == name else { return true }
+            found = String(value)
+            return false
         }
-        return nil
+        return found
     }
 
     /// Cookie values from the `Cookie` header(s).
     public var cookies: [String: String] {
         var result: [String: String] = [:]
+        forEachCookie { name, value in
+            if result[String(name)] == nil { result[String(name)] = String(value) }
+            return true
+        }
+        return result
+    }
+
+    /// Calls `body` with each cookie's name and value, in the order sent, until it returns false. A pair without
+    /// `=` is skipped; the value is everything after the first `=`.
+    private func forEachCookie(_ body: (Substring, Substring) -> Bool) {
         for header in headers.values("Cookie") {
             for pair in header.split(separator: ";") {
                 let trimmed = pair.drop(while: { $0 == " " })
                 guard let eq = trimmed.firstIndex(of: "=") else { continue }
-                let name = String(trimmed[..<eq])
-                if result[name] == nil { result[name] = String(trimmed[trimmed.index(after: eq)...]) }
+                guard body(trimmed[..<eq], trimmed[trimmed.index(after: eq)...]) else { return }
             }
         }
-        return result
     }
 }
 
