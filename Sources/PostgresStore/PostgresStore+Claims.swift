@@ -53,17 +53,15 @@ extension PostgresStore {
         try await withConnection("get plan stream claim") { connection in
             try connection.queryFirst(
                 """
-                SELECT unified_id, expires_at, submission_id, submitted_at,
-                    COALESCE(submitted_revision = revision, false)
+                SELECT unified_id, expires_at, submission_id, submitted_at, revision, submitted_revision
                 FROM clpr_claims WHERE session_token = $1 AND session_token <> ''
                 """,
                 [.text(sessionToken)], operation: "get plan stream claim"
             ) { row in
-                let submissionID = row.text(2)
-                return PlanStreamClaim(
-                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: submissionID,
-                    submittedAt: try row.date(3, "submitted_at"),
-                    isSubmissionCurrent: submissionID != nil && (row.bool(4) ?? false))
+                PlanStreamClaim(
+                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: row.text(2),
+                    submittedAt: try row.date(3, "submitted_at"), revision: row.int(4) ?? 0,
+                    submittedRevision: row.int(5))
             }
         }
     }

@@ -48,16 +48,15 @@ extension SQLiteStore {
         try await performRead("get plan stream claim") { connection in
             try connection.queryFirst(
                 """
-                SELECT unified_id, expires_at, submission_id, submitted_at, submitted_revision = revision
+                SELECT unified_id, expires_at, submission_id, submitted_at, revision, submitted_revision
                 FROM clpr_claims WHERE session_token = ?
                 """,
                 [.text(sessionToken)], operation: "get plan stream claim"
             ) { row in
-                let submissionID = row.text(2)
-                return PlanStreamClaim(
-                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: submissionID,
-                    submittedAt: try row.date(3, "submitted_at"),
-                    isSubmissionCurrent: submissionID != nil && (row.int64(4) ?? 0) != 0)
+                PlanStreamClaim(
+                    unifiedID: row.text(0) ?? "", expiresAt: try row.date(1, "expires_at"), submissionID: row.text(2),
+                    submittedAt: try row.date(3, "submitted_at"), revision: row.int(4) ?? 0,
+                    submittedRevision: row.int(5))
             }
         }
     }

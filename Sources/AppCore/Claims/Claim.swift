@@ -102,6 +102,11 @@ extension Claim {
     /// Whether the current submission was made from the answers as they are now. Once a submitted draft is edited,
     /// its plan describes answers that no longer exist: it may be shown as history but never confirmed.
     public var isSubmissionCurrent: Bool {
+        Self.isSubmissionCurrent(submissionID: submissionID, submittedRevision: submittedRevision, revision: revision)
+    }
+
+    /// ``isSubmissionCurrent`` from the three columns it depends on (for reads that do not load the whole claim).
+    public static func isSubmissionCurrent(submissionID: String?, submittedRevision: Int?, revision: Int) -> Bool {
         submissionID != nil && submittedRevision == revision
     }
 }
@@ -115,20 +120,23 @@ public struct PlanStreamClaim: Sendable, Equatable {
     /// ``Claim/isSubmissionCurrent``.
     public var isSubmissionCurrent: Bool
 
+    /// From the claim's columns; whether the submission is current is decided as for ``Claim``.
     public init(
-        unifiedID: String, expiresAt: Date?, submissionID: String?, submittedAt: Date?, isSubmissionCurrent: Bool
+        unifiedID: String, expiresAt: Date?, submissionID: String?, submittedAt: Date?, revision: Int,
+        submittedRevision: Int?
     ) {
         self.unifiedID = unifiedID
         self.expiresAt = expiresAt
         self.submissionID = submissionID
         self.submittedAt = submittedAt
-        self.isSubmissionCurrent = isSubmissionCurrent
+        isSubmissionCurrent = Claim.isSubmissionCurrent(
+            submissionID: submissionID, submittedRevision: submittedRevision, revision: revision)
     }
 
     public init(_ claim: Claim) {
         self.init(
             unifiedID: claim.unifiedID, expiresAt: claim.expiresAt, submissionID: claim.submissionID,
-            submittedAt: claim.submittedAt, isSubmissionCurrent: claim.isSubmissionCurrent)
+            submittedAt: claim.submittedAt, revision: claim.revision, submittedRevision: claim.submittedRevision)
     }
 }
 
